@@ -1,0 +1,32 @@
+# Two commands for a newcomer: `make sim` and `make test`. Both set themselves up.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: sim test bench golden deps clean
+
+sim: $(STAMP)
+	$(PY) -m sim
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) -m sim bench
+
+# Regenerate the pixel-exact golden frames in tests/golden/ after a deliberate UI change.
+golden: $(STAMP)
+	BADGE_UPDATE_GOLDEN=1 $(PY) -m pytest tests -k golden
+
+deps: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) build *.egg-info

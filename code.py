@@ -1,0 +1,87 @@
+"""Badge entry point: builds the hardware from the pin map, then runs the firmware.
+
+This is the only file (with boot.py) that touches ``board`` and ``busio``: everything
+in firmware/ and lib/ receives ready-made objects, so the simulator can hand them
+emulated parts instead.
+"""
+
+import os
+
+import board
+import busio
+import digitalio
+import displayio
+import keypad
+
+from firmware import app
+from firmware.log import log
+from firmware.settings import default_of, load_settings
+
+settings = load_settings(os.getenv, log)
+
+
+def pin(attr):
+    """The board pin named by a setting, or the default pin if that name is unknown."""
+    name = getattr(settings, attr)
+    found = getattr(board, name, None)
+    if found is None:
+        fallback = default_of(attr)
+        log("settings", "no pin board.%s; using %s" % (name, fallback))
+        found = getattr(board, fallback)
+    return found
+
+
+def build_display(i2c):
+    """The SSD1306 on the shared I2C bus, or None when it does not answer."""
+    import adafruit_displayio_ssd1306
+    import i2cdisplaybus
+
+    displayio.release_displays()
+    try:
+        bus = i2cdisplaybus.I2CDisplayBus(i2c, device_address=settings.display_address)
+        display = adafruit_displayio_ssd1306.SSD1306(
+            bus, width=128, height=64, auto_refresh=False)
+        display.brightness = settings.contrast / 255
+    except (OSError, ValueError, RuntimeError) as error:
+        log("display", "not available (%s)" % error)
+        displayio.release_displays()
+        return None
+    return display
+
+
+def output(attr, value):
+    line = digitalio.DigitalInOut(pin(attr))
+    line.switch_to_output(value=value)
+    return line
+
+
+def main():
+    i2c = busio.I2C(pin("pin_scl"), pin("pin_sda"), frequency=settings.i2c_hz)
+
+    def make_sensor():
+        import adafruit_sht31d
+
+        return adafruit_sht31d.SHT31D(i2c, address=settings.sensor_address)
+
+    keys = keypad.Keys(
+        (pin("pin_button_a"), pin("pin_button_b"), pin("pin_button_c")),
+        value_when_pressed=False, pull=True)
+    # The longest line the module sends is a 9 KB message, escaped: keep it whole.
+    uart = busio.UART(pin("pin_uart_tx"), pin("pin_uart_rx"), baudrate=115200,
+                      timeout=0, receiver_buffer_size=10240)
+    event_pin = digitalio.DigitalInOut(pin("pin_event"))
+    event_pin.switch_to_input(pull=digitalio.Pull.DOWN)
+    hardware = app.Hardware(
+        display=build_display(i2c),
+        make_sensor=make_sensor,
+        keys=keys,
+        led=output("pin_led", False),
+        uart=uart,
+        event_pin=event_pin,
+        wake_pin=output("pin_wake", True),  # active low: high lets the module sleep
+        reset_pin=output("pin_reset", True),  # active low: high = running
+    )
+    app.run(hardware, settings)
+
+
+main()

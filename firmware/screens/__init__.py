@@ -1,0 +1,1 @@
+"""Screens: each builds one displayio group once and updates it from BadgeState."""

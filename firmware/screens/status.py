@@ -1,0 +1,37 @@
+"""Status screen: firmware version, uptime, sensor and link health."""
+
+import displayio
+
+from firmware import VERSION
+from firmware.screens.widgets import CHAR_H, set_text, text
+
+_LINES = 5
+
+
+def _uptime_text(seconds):
+    seconds = int(seconds)
+    if seconds < 3600:
+        return "%dm%02ds" % (seconds // 60, seconds % 60)
+    return "%dh%02dm" % (seconds // 3600, (seconds // 60) % 60)
+
+
+class StatusScreen:
+    name = "status"
+    ticking = True  # uptime changes every second
+
+    def __init__(self):
+        self.group = displayio.Group()
+        self._lines = [text(0, i * CHAR_H + 2) for i in range(_LINES)]
+        for line in self._lines:
+            self.group.append(line)
+
+    def update(self, state, now_ms):
+        values = (
+            "Badge v" + VERSION,
+            "up " + _uptime_text(state.uptime_s()),
+            "sensor: " + state.sensor_status,
+            "readings %d err %d" % (state.readings_taken, state.sensor_errors),
+            "link: " + state.link_status,
+        )
+        for line, value in zip(self._lines, values):
+            set_text(line, value)

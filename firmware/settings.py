@@ -1,0 +1,87 @@
+"""Badge settings from settings.toml (``os.getenv``), validated, with defaults.
+
+Every key is optional. A value of the wrong type or out of range is reported on the
+console with what is allowed, and the default is used instead: a typo never stops
+the badge.
+"""
+
+# (key, attribute, default, minimum, maximum); strings have no bounds.
+_INTEGERS = (
+    ("BADGE_SAMPLE_PERIOD_S", "sample_period_s", 10, 2, 3600),
+    ("BADGE_SENSOR_ADDRESS", "sensor_address", 0x44, 0x44, 0x45),
+    ("BADGE_DISPLAY_ADDRESS", "display_address", 0x3C, 0x3C, 0x3D),
+    ("BADGE_I2C_HZ", "i2c_hz", 400_000, 10_000, 1_000_000),
+    ("BADGE_CONTRAST", "contrast", 255, 0, 255),
+)
+_STRINGS = (
+    ("BADGE_PIN_SDA", "pin_sda", "GP4"),
+    ("BADGE_PIN_SCL", "pin_scl", "GP5"),
+    ("BADGE_PIN_UART_TX", "pin_uart_tx", "GP0"),
+    ("BADGE_PIN_UART_RX", "pin_uart_rx", "GP1"),
+    ("BADGE_PIN_EVENT", "pin_event", "GP10"),
+    ("BADGE_PIN_WAKE", "pin_wake", "GP11"),
+    ("BADGE_PIN_RESET", "pin_reset", "GP12"),
+    ("BADGE_PIN_BUTTON_A", "pin_button_a", "GP13"),
+    ("BADGE_PIN_BUTTON_B", "pin_button_b", "GP14"),
+    ("BADGE_PIN_BUTTON_C", "pin_button_c", "GP15"),
+    ("BADGE_PIN_LED", "pin_led", "GP25"),
+)
+
+
+class Settings:
+    """Plain attributes named after the keys (``sample_period_s``, ``pin_sda``...)."""
+
+    def __init__(self):
+        for _key, attr, default, _lo, _hi in _INTEGERS:
+            setattr(self, attr, default)
+        for _key, attr, default in _STRINGS:
+            setattr(self, attr, default)
+
+
+def _as_int(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        base = 16 if text[:2] in ("0x", "0X") else 10
+        return int(text, base)  # ValueError for anything else
+    raise ValueError("not a whole number")
+
+
+def load_settings(getenv, log):
+    """Read every key through ``getenv`` (``os.getenv`` on the badge)."""
+    settings = Settings()
+    for key, attr, default, low, high in _INTEGERS:
+        raw = getenv(key)
+        if raw is None:
+            continue
+        try:
+            value = _as_int(raw)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            log("settings", "%s = %r is not valid: use a whole number from %d to %d; "
+                "using %d" % (key, raw, low, high, default))
+            continue
+        setattr(settings, attr, value)
+    for key, attr, default in _STRINGS:
+        raw = getenv(key)
+        if raw is None:
+            continue
+        if not isinstance(raw, str) or not raw:
+            log("settings", "%s = %r is not valid: use a quoted name like \"%s\"; "
+                "using \"%s\"" % (key, raw, default, default))
+            continue
+        setattr(settings, attr, raw)
+    return settings
+
+
+def default_of(attr):
+    """The default value of a setting attribute (for fallbacks in code.py)."""
+    for _key, name, default, _lo, _hi in _INTEGERS:
+        if name == attr:
+            return default
+    for _key, name, default in _STRINGS:
+        if name == attr:
+            return default
+    raise KeyError(attr)

@@ -1,0 +1,93 @@
+"""A virtual badge: the emulated parts wired as on the real board, plus its firmware run.
+
+Wiring (design.md): I2C0 SCL=GP5 SDA=GP4 with the SSD1306 (0x3C) and the SHT31-D
+(0x44); UART0 TX=GP0 RX=GP1 to the ExpressLink module, EVENT=GP10, WAKE=GP11,
+RST=GP12; buttons on GP13-GP15 to ground; LED on GP25.
+"""
+
+from pathlib import Path
+
+from sim.chips.sht31d import SHT31D
+from sim.chips.ssd1306 import SSD1306
+from sim.clock import RealClock, VirtualClock
+from sim.i2c_bus import I2CBus
+from sim.runtime import FirmwareRuntime
+from sim.serial_link import SerialLink
+from sim.world import World
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+BUTTON_PINS = {"A": "GP13", "B": "GP14", "C": "GP15"}
+I2C_PINS = ("GP5", "GP4")  # (SCL, SDA)
+UART_PINS = ("GP0", "GP1")  # (TX, RX) as seen from the RP2040
+PIN_EVENT, PIN_WAKE, PIN_RESET, PIN_LED = "GP10", "GP11", "GP12", "GP25"
+
+
+class VirtualBadge:
+    """The whole simulated board. Build it, adjust the parts, then ``run()``.
+
+    ``code_root``: folder holding code.py, boot.py, firmware/ and lib/ (the repository
+    by default, or a deployed CIRCUITPY folder); ``drive_dir``: the folder the firmware
+    sees as its drive (settings.toml, stored content); ``virtual_time``: run on a
+    virtual clock (fast, deterministic) or in real time.
+    """
+
+    def __init__(self, *, code_root=REPO_ROOT, drive_dir=None, virtual_time=True,
+                 temperature_c=22.0, humidity_rh=45.0, strict_libs=False, echo=False):
+        self.clock = VirtualClock() if virtual_time else RealClock()
+        self.world = World(self.clock)
+        self.code_root = Path(code_root)
+        self.drive_dir = Path(drive_dir) if drive_dir is not None else self.code_root
+        self.i2c = I2CBus(self.clock)
+        self.display = self.i2c.attach(SSD1306(self.clock))
+        self.sensor = self.i2c.attach(SHT31D(self.clock))
+        self.sensor.temperature_c = temperature_c
+        self.sensor.humidity_rh = humidity_rh
+        self.world.i2c_buses[I2C_PINS] = self.i2c
+        self.uart_link = SerialLink(self.clock)
+        self.world.uarts[UART_PINS] = self.uart_link.host
+        self.module = None
+        self._loop_hooks = []
+        self._timeline = []
+        self.runtime = FirmwareRuntime(self.world, self.code_root, self.drive_dir,
+                                       strict_libs=strict_libs, echo=echo,
+                                       on_loop=self._on_loop)
+
+    # -- scripting ------------------------------------------------------------------------
+    def at(self, t_s, action):
+        """Call ``action()`` at simulated time ``t_s`` (seconds since power-up)."""
+        self._timeline.append((t_s, action))
+
+    def on_loop(self, hook):
+        """Call ``hook(loop)`` once the firmware's event loop exists."""
+        self._loop_hooks.append(hook)
+
+    def press(self, button, hold_s=0.1):
+        """Press button "A", "B" or "C" now, releasing it ``hold_s`` later."""
+        pin = BUTTON_PINS[button]
+        self.world.set_button(pin, True)
+        loop = self.runtime.loop
+        if loop is not None:
+            loop.call_at(self.clock.now() + hold_s, self.world.set_button, pin, False)
+        else:
+            self.world.set_button(pin, False)
+
+    def _on_loop(self, loop):
+        for t_s, action in self._timeline:
+            loop.call_at(t_s, action)
+        for hook in self._loop_hooks:
+            hook(loop)
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self, duration_s=None):
+        """Boot the badge and run it for ``duration_s`` simulated seconds (None: forever)."""
+        with self.runtime:
+            return self.runtime.run(duration_s)
+
+    @property
+    def console(self):
+        return self.world.console
+
+    def screenshot(self, path, scale=1):
+        """The panel as PNG, 1:1 (128x64) unless ``scale`` > 1."""
+        self.display.save_png(path, scale=scale)

@@ -1,0 +1,104 @@
+"""The simulator's asyncio event loop: runs on the simulator's clock and measures stalls.
+
+One loop runs everything in a simulation: the firmware's tasks, the module emulator,
+the embedded broker and its clients. ``loop.time()`` is ``clock.now()``.
+
+With a :class:`~sim.clock.VirtualClock` the loop never waits for timers: when nothing
+is ready and no socket has data, it jumps the clock to the next timer. Sockets are still
+real (the embedded broker talks over loopback TCP inside this same loop), so before
+jumping the loop polls them without waiting; data written to a loopback socket is
+readable at once, so a message between two parts of this process never loses time.
+A part that waits on a *separate* process (an external broker) calls
+``loop.expect_io()`` while it waits for an answer; the loop then waits for real
+(up to ``io_grace_s`` at a time) before it lets virtual time jump.
+
+Every callback (one step of one task) is measured: blocking waits inside it
+(``clock.block``) are charged to it in ``clock.stalls``.
+"""
+
+import asyncio
+import selectors
+
+
+class _VirtualSelector(selectors.DefaultSelector):
+    """A selector that turns an idle wait into a jump of the virtual clock."""
+
+    def __init__(self, loop):
+        super().__init__()
+        self._loop = loop
+
+    def select(self, timeout=None):
+        ready = super().select(0)
+        if ready or timeout == 0:
+            return ready
+        loop = self._loop
+        if loop.io_expected:
+            # Someone waits for another process: give it real time, bounded.
+            real = loop.io_grace_s if timeout is None else min(timeout, loop.io_grace_s)
+            ready = super().select(real)
+            if ready:
+                return ready
+        if timeout is None:
+            if not loop.io_expected:
+                loop.idle_forever = True
+                # Nothing scheduled and no one expects I/O: poll lightly so that a
+                # thread-safe call (call_soon_threadsafe) can still wake us.
+                return super().select(loop.io_grace_s)
+            return []
+        loop.clock.advance(timeout)
+        return []
+
+
+class SimEventLoop(asyncio.SelectorEventLoop):
+    """asyncio loop whose time is ``clock.now()``; virtual clocks jump when idle."""
+
+    def __init__(self, clock, io_grace_s=0.05):
+        self.clock = clock
+        self.io_expected = 0
+        self.io_grace_s = io_grace_s
+        self.idle_forever = False
+        self.errors = []
+        selector = _VirtualSelector(self) if clock.virtual else None
+        super().__init__(selector)
+        self.set_exception_handler(self._record_error)
+
+    # -- time -------------------------------------------------------------------
+    def time(self):
+        return self.clock.now()
+
+    # -- waiting on other processes ----------------------------------------------
+    def expect_io(self):
+        """Count one outstanding wait on another process (see module docstring)."""
+        self.io_expected += 1
+
+    def io_arrived(self):
+        if self.io_expected > 0:
+            self.io_expected -= 1
+
+    # -- per-step stall measurement ------------------------------------------------
+    def call_soon(self, callback, *args, context=None):
+        return super().call_soon(self._measured, callback, *args, context=context)
+
+    def call_at(self, when, callback, *args, context=None):
+        return super().call_at(when, self._measured, callback, *args, context=context)
+
+    def _measured(self, callback, *args):
+        stalls = self.clock.stalls
+        stalls.begin_step(callback)
+        try:
+            callback(*args)
+        finally:
+            stalls.end_step()
+
+    # -- errors ---------------------------------------------------------------------
+    def _record_error(self, loop, context):
+        self.errors.append(context)
+        self.default_exception_handler(context)
+
+
+def step_name(callback):
+    """A readable name for the task or function behind a recorded step."""
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, asyncio.Task):
+        return owner.get_name() + " (" + owner.get_coro().__qualname__ + ")"
+    return getattr(callback, "__qualname__", repr(callback))
