@@ -10,8 +10,9 @@ BUTTON_B = 1
 BUTTON_C = 2
 
 # keypad scans in the background and queues events, so polling this often loses
-# nothing; it only bounds the delay between a press and the screen change.
-_POLL_S = 0.05
+# nothing; it only bounds the delay between a press and the screen change
+# (100 ms, about the limit of what feels immediate).
+_POLL_S = 0.1
 
 
 async def _sleep(seconds):

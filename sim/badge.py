@@ -5,6 +5,8 @@ Wiring (design.md): I2C0 SCL=GP5 SDA=GP4 with the SSD1306 (0x3C) and the SHT31-D
 RST=GP12; buttons on GP13-GP15 to ground; LED on GP25.
 """
 
+import asyncio
+import random
 from pathlib import Path
 
 from sim.chips.sht31d import SHT31D
@@ -23,6 +25,32 @@ UART_PINS = ("GP0", "GP1")  # (TX, RX) as seen from the RP2040
 PIN_EVENT, PIN_WAKE, PIN_RESET, PIN_LED = "GP10", "GP11", "GP12", "GP25"
 
 
+class RoomClimate:
+    """Readings that wander like a real room's, reproducibly for one seed.
+
+    A slow random walk around the values set on the sensor when the run starts:
+    about 0.05 deg C and 0.3 %RH, updated every 5 simulated seconds.
+    """
+
+    PERIOD_S = 5.0
+
+    def __init__(self, sensor, seed):
+        self._sensor = sensor
+        self._random = random.Random(seed)
+        self._base = None
+
+    async def run(self):
+        sensor = self._sensor
+        self._base = (sensor.temperature_c, sensor.humidity_rh)
+        dt = drh = 0.0
+        while True:
+            dt = max(-0.05, min(0.05, dt + self._random.uniform(-0.02, 0.02)))
+            drh = max(-0.3, min(0.3, drh + self._random.uniform(-0.1, 0.1)))
+            sensor.temperature_c = self._base[0] + dt
+            sensor.humidity_rh = min(100.0, max(0.0, self._base[1] + drh))
+            await asyncio.sleep(self.PERIOD_S)
+
+
 class VirtualBadge:
     """The whole simulated board. Build it, adjust the parts, then ``run()``.
 
@@ -33,7 +61,8 @@ class VirtualBadge:
     """
 
     def __init__(self, *, code_root=REPO_ROOT, drive_dir=None, virtual_time=True,
-                 temperature_c=22.0, humidity_rh=45.0, strict_libs=False, echo=False):
+                 temperature_c=22.0, humidity_rh=45.0, strict_libs=False, echo=False,
+                 seed=None):
         self.clock = VirtualClock() if virtual_time else RealClock()
         self.world = World(self.clock)
         self.code_root = Path(code_root)
@@ -43,6 +72,7 @@ class VirtualBadge:
         self.sensor = self.i2c.attach(SHT31D(self.clock))
         self.sensor.temperature_c = temperature_c
         self.sensor.humidity_rh = humidity_rh
+        self.room = RoomClimate(self.sensor, seed) if seed is not None else None
         self.world.i2c_buses[I2C_PINS] = self.i2c
         self.uart_link = SerialLink(self.clock)
         self.world.uarts[UART_PINS] = self.uart_link.host
@@ -72,7 +102,15 @@ class VirtualBadge:
         else:
             self.world.set_button(pin, False)
 
+    def stop(self):
+        """End the run now (as if its duration had passed)."""
+        loop = self.runtime.loop
+        if loop is not None:
+            loop.call_soon(self.runtime._end, loop)
+
     def _on_loop(self, loop):
+        if self.room is not None:
+            loop.create_task(self.room.run(), name="room_climate")
         for t_s, action in self._timeline:
             loop.call_at(t_s, action)
         for hook in self._loop_hooks:

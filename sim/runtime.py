@@ -201,6 +201,7 @@ class FirmwareRuntime:
         if self.world.clock.virtual:
             self._time_patches()
         self._quiet_displayio()
+        self._display_bus_as_on_circuitpython()
         self.drive_dir.mkdir(parents=True, exist_ok=True)
         self._saved_cwd = os.getcwd()
         os.chdir(self.drive_dir)
@@ -229,6 +230,44 @@ class FirmwareRuntime:
 
         displayio._stop_background()
         displayio.release_displays()
+
+    def _display_bus_as_on_circuitpython(self):
+        """Make Blinka's I2CDisplayBus behave as CircuitPython's does.
+
+        CircuitPython probes the address when the display bus is built (ValueError
+        "Unable to find I2C Display at 3c" when nobody answers), and releasing the
+        display leaves an I2C bus that the caller created alone. Blinka does neither.
+        """
+        import i2cdisplaybus
+
+        cls = i2cdisplaybus.I2CDisplayBus
+        original_init = cls.__init__
+
+        def __init__(bus, i2c_bus, *, device_address, reset=None):
+            while not i2c_bus.try_lock():
+                pass
+            try:
+                i2c_bus.writeto(device_address, b"")
+                found = True
+            except OSError:
+                found = False
+            finally:
+                i2c_bus.unlock()
+            if not found:
+                import displayio
+
+                if bus in displayio.display_buses:  # Blinka registered it in __new__
+                    displayio.display_buses.remove(bus)
+                raise ValueError("Unable to find I2C Display at %x" % device_address)
+            original_init(bus, i2c_bus, device_address=device_address, reset=reset)
+
+        def deinit(bus):
+            if getattr(bus, "_reset", None) is not None:
+                bus.reset()
+                bus._reset.deinit()
+
+        self._patches.set(cls, "__init__", __init__)
+        self._patches.set(cls, "deinit", deinit)
 
     # -- running ------------------------------------------------------------------------
     def _new_loop(self):

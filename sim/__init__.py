@@ -1,0 +1,1 @@
+"""Host-side simulator of the badge: emulated chips, buses, clock and tools."""

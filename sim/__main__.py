@@ -1,0 +1,7 @@
+"""``python -m sim``: the virtual badge and its tools."""
+
+import sys
+
+from sim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,6 @@
+"""Emulated chips of the badge, written from their datasheets (see shared/chips.md)."""
+
+from sim.chips.sht31d import SHT31D
+from sim.chips.ssd1306 import SSD1306
+
+__all__ = ["SHT31D", "SSD1306"]

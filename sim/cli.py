@@ -1,0 +1,170 @@
+"""Command line of the simulator: ``python -m sim [command] [options]``.
+
+With no command it runs the main job: the virtual badge in real time, its display
+live in the terminal. ``python -m sim COMMAND --help`` explains each command.
+"""
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number" % text) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0, got %s" % text)
+    return value
+
+
+def _humidity(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number" % text) from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError("relative humidity is 0..100 %%, got %s" % text)
+    return value
+
+
+def _temperature(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number" % text) from None
+    if not -40 <= value <= 125:
+        raise argparse.ArgumentTypeError(
+            "the SHT31-D measures -40..125 deg C, got %s" % text)
+    return value
+
+
+def _add_run_options(parser):
+    parser.add_argument("--headless", action="store_true",
+                        help="no live view (for scripts and CI)")
+    parser.add_argument("--duration", type=_positive_float, metavar="S",
+                        help="stop after S simulated seconds")
+    parser.add_argument("--virtual-time", action="store_true",
+                        help="run on a virtual clock: deterministic, far faster than "
+                             "real time (needs --duration)")
+    parser.add_argument("--screenshot", metavar="PNG",
+                        help="write the last frame as a 128x64 PNG")
+    parser.add_argument("--scale", type=int, default=1, metavar="N",
+                        help="also write the screenshot scaled N times as NAME-xN.png")
+    parser.add_argument("--temperature", type=_temperature, default=22.0, metavar="C",
+                        help="temperature the sensor reports, deg C (default 22)")
+    parser.add_argument("--humidity", type=_humidity, default=45.0, metavar="RH",
+                        help="relative humidity the sensor reports, %% (default 45)")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="let readings wander like a real room's (about 0.05 deg C, "
+                             "0.3 %%RH), the same way for the same seed; default: steady")
+    parser.add_argument("--root", metavar="DIR",
+                        help="run the firmware from a deployed CIRCUITPY folder")
+    parser.add_argument("--drive", metavar="DIR",
+                        help="folder the badge uses as its drive (default: a fresh "
+                             "temporary one; with --root, the root itself)")
+    parser.add_argument("--console", action="store_true",
+                        help="echo the badge's console (headless runs)")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m sim",
+        description="The conference badge's virtual twin. With no command: run the "
+                    "badge in real time with its display in this terminal.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run one virtual badge")
+    _add_run_options(run)
+
+    deploy = sub.add_parser("deploy", help="copy the firmware onto a CIRCUITPY drive")
+    deploy.add_argument("drive", metavar="CIRCUITPY_DIR")
+    deploy.add_argument("--force", action="store_true",
+                        help="deploy even if boot_out.txt is missing")
+
+    bench = sub.add_parser("bench", help="measure speed, stalls and bus costs")
+    bench.add_argument("--duration", type=_positive_float, default=600.0, metavar="S",
+                       help="simulated seconds for the speed figure (default 600)")
+    return parser
+
+
+def _run(args):
+    from sim.badge import VirtualBadge
+
+    if args.virtual_time and args.duration is None:
+        print("--virtual-time needs --duration S: a virtual clock runs as fast as it "
+              "can, so it must know when to stop", file=sys.stderr)
+        return 2
+    root = Path(args.root).resolve() if args.root else None
+    if root is not None and not (root / "code.py").exists():
+        print("%s has no code.py: deploy first (python -m sim deploy %s)" % (root, root),
+              file=sys.stderr)
+        return 2
+    scratch = None
+    if args.drive:
+        drive = Path(args.drive)
+    elif root is not None:
+        drive = root
+    else:
+        scratch = drive = Path(tempfile.mkdtemp(prefix="badge-drive-"))
+    from sim.deploy import write_settings_template
+
+    write_settings_template(drive)
+    badge = VirtualBadge(
+        code_root=root or Path(__file__).resolve().parent.parent, drive_dir=drive,
+        virtual_time=args.virtual_time, temperature_c=args.temperature,
+        humidity_rh=args.humidity, strict_libs=root is not None,
+        echo=args.console, seed=args.seed)
+    try:
+        if args.headless:
+            badge.run(args.duration)
+        else:
+            from sim.interactive import attach_live_view
+
+            with attach_live_view(badge):
+                try:
+                    badge.run(args.duration)
+                except KeyboardInterrupt:
+                    pass
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    if args.screenshot:
+        shot = Path(args.screenshot)
+        badge.screenshot(shot)
+        print("screenshot: %s (128x64)" % shot)
+        if args.scale > 1:
+            scaled = shot.with_name("%s-x%d%s" % (shot.stem, args.scale, shot.suffix))
+            badge.screenshot(scaled, scale=args.scale)
+            print("screenshot: %s (%dx%d)" % (scaled, 128 * args.scale, 64 * args.scale))
+    return 0
+
+
+def _deploy(args):
+    from sim.deploy import DeployError, deploy
+
+    try:
+        for line in deploy(Path(args.drive), force=args.force):
+            print(line)
+    except DeployError as error:
+        print("deploy: %s" % error, file=sys.stderr)
+        return 1
+    return 0
+
+
+def _bench(args):
+    from sim.bench import main as bench_main
+
+    return bench_main(args)
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["run"] + list(argv or sys.argv[1:]))
+    handlers = {"run": _run, "deploy": _deploy, "bench": _bench}
+    return handlers[args.command](args)

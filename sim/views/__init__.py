@@ -1,0 +1,1 @@
+"""Ways to look at the virtual badge: terminal (live) and PNG files."""

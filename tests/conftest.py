@@ -1,0 +1,29 @@
+"""Shared fixtures: a virtual badge on a fresh drive, on virtual time."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+
+
+@pytest.fixture
+def make_badge(tmp_path):
+    """Factory: ``make_badge(settings="KEY = 1\\n", **VirtualBadge options)``."""
+    from sim.badge import VirtualBadge
+    from sim.deploy import write_settings_template
+
+    def make(settings=None, **options):
+        drive = tmp_path / "drive"
+        drive.mkdir(exist_ok=True)
+        if settings is not None:
+            (drive / "settings.toml").write_text(settings)
+        else:
+            write_settings_template(drive)
+        options.setdefault("drive_dir", drive)
+        return VirtualBadge(**options)
+
+    return make
