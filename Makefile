@@ -10,14 +10,14 @@ sim: $(STAMP)
 	$(PY) -m sim
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(VENV)/bin/pytest
 
 bench: $(STAMP)
 	$(PY) -m sim bench
 
 # Regenerate the pixel-exact golden frames in tests/golden/ after a deliberate UI change.
 golden: $(STAMP)
-	BADGE_UPDATE_GOLDEN=1 $(PY) -m pytest tests -k golden
+	BADGE_UPDATE_GOLDEN=1 $(VENV)/bin/pytest
 
 deps: $(STAMP)
 

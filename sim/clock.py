@@ -19,7 +19,8 @@ class StallLog:
     (wire time of blocking bus transfers).
     """
 
-    def __init__(self):
+    def __init__(self, namer=None):
+        self.namer = namer  # callable(step owner) -> readable name
         self.total_s = {}
         self.longest_step_s = {}
         self.longest_step_where = {}
@@ -40,7 +41,8 @@ class StallLog:
         for kind, seconds in self._step.items():
             if seconds > self.longest_step_s.get(kind, 0.0):
                 self.longest_step_s[kind] = seconds
-                self.longest_step_where[kind] = self._where
+                where = self._where
+                self.longest_step_where[kind] = self.namer(where) if self.namer else where
         self._step = {}
 
     def step_total(self):
@@ -48,7 +50,7 @@ class StallLog:
         return sum(self._step.values())
 
     def reset(self):
-        self.__init__()
+        self.__init__(self.namer)
 
 
 class VirtualClock:

@@ -61,6 +61,7 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         selector = _VirtualSelector(self) if clock.virtual else None
         super().__init__(selector)
         self.set_exception_handler(self._record_error)
+        clock.stalls.namer = step_name
 
     # -- time -------------------------------------------------------------------
     def time(self):
@@ -97,8 +98,17 @@ class SimEventLoop(asyncio.SelectorEventLoop):
 
 
 def step_name(callback):
-    """A readable name for the task or function behind a recorded step."""
+    """A readable name for the task or function behind a step: for a task, its chain
+    of coroutines from the outermost to where it is suspended now, e.g.
+    ``supervise > DisplayController.run > _wait_dirty``."""
+    if isinstance(callback, str):
+        return callback
     owner = getattr(callback, "__self__", None)
     if isinstance(owner, asyncio.Task):
-        return owner.get_name() + " (" + owner.get_coro().__qualname__ + ")"
+        chain = []
+        coro = owner.get_coro()
+        while coro is not None and hasattr(coro, "cr_code") and len(chain) < 8:
+            chain.append(coro.__qualname__)
+            coro = coro.cr_await
+        return " > ".join(chain) or owner.get_name()
     return getattr(callback, "__qualname__", repr(callback))
