@@ -1,0 +1,146 @@
+"""The simulator's own machinery: loop on virtual time, serial wire time, shims."""
+
+import asyncio
+
+import pytest
+
+from sim.clock import VirtualClock, uart_wire_time_s
+from sim.loop import SimEventLoop
+from sim.runtime import parse_settings_toml
+from sim.serial_link import SerialLink
+
+
+def run(clock, coro):
+    loop = SimEventLoop(clock)
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
+
+
+def test_virtual_loop_jumps_to_timers_without_waiting():
+    clock = VirtualClock()
+    seen = []
+
+    async def scenario():
+        await asyncio.sleep(3600)
+        seen.append(clock.now())
+        await asyncio.sleep(0.25)
+        seen.append(clock.now())
+
+    run(clock, scenario())
+    assert seen == [pytest.approx(3600), pytest.approx(3600.25)]
+
+
+def test_loop_charges_blocking_waits_to_the_step_that_made_them():
+    clock = VirtualClock()
+
+    async def careless():
+        clock.block(0.03, "sleep")
+        await asyncio.sleep(0)
+        clock.block(0.01, "sleep")
+
+    run(clock, careless())
+    assert clock.stalls.longest_step_s["sleep"] == pytest.approx(0.03)
+    assert clock.stalls.total_s["sleep"] == pytest.approx(0.04)
+    assert "careless" in clock.stalls.longest_step_where["sleep"]
+
+
+def test_serial_bytes_arrive_at_wire_time():
+    clock = VirtualClock()
+    link = SerialLink(clock)
+    byte_s = uart_wire_time_s(1)
+
+    async def scenario():
+        link.host.write(b"AT\n")
+        assert link.device.in_waiting == 0
+        await link.device.wait_readable()
+        assert clock.now() == pytest.approx(byte_s, abs=1e-6)
+        await asyncio.sleep(2.5 * byte_s)
+        return link.device.read()
+
+    assert run(clock, scenario()) == b"AT\n"
+    assert clock.now() == pytest.approx(3.5 * byte_s, abs=1e-6)
+
+
+def test_serial_burst_is_serialised_after_earlier_bytes():
+    clock = VirtualClock()
+    link = SerialLink(clock)
+    link.device.write(b"x" * 100)
+    link.device.write(b"y")
+    clock.advance(uart_wire_time_s(100) - 1e-7)
+    assert link.host.in_waiting == 99
+    clock.advance(uart_wire_time_s(1))
+    assert link.host.read() == b"x" * 100
+    assert link.host.next_arrival_s() == pytest.approx(uart_wire_time_s(101), abs=1e-6)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('A = "x y"\nB = 12\n', {"A": "x y", "B": 12}),
+    ('A = 0x3C  # hex\n', {"A": 0x3C}),
+    ('A = "unterminated\nB = 2\n', {"B": 2}),
+    ("# comment\n[section]\nA = nope\nB = -4\n", {"B": -4}),
+    ('A = "tab\\there"\n', {"A": "tab\there"}),
+])
+def test_settings_toml_subset(text, expected):
+    assert parse_settings_toml(text) == expected
+
+
+def test_shims_follow_circuitpython(make_badge):
+    """ticks_ms wraps at 2**29 about 65 s after boot; UART write blocks for the bytes
+    beyond its 32-byte FIFO; keypad queues presses; pins read their pulls."""
+    badge = make_badge()
+    seen = {}
+
+    def probe():
+        import board
+        import busio
+        import digitalio
+        import supervisor
+
+        seen["ticks_0"] = supervisor.ticks_ms()
+        pin = digitalio.DigitalInOut(board.GP20)
+        pin.switch_to_input(pull=digitalio.Pull.UP)
+        seen["pull_up"] = pin.value
+        pin.deinit()
+        with pytest.raises(ValueError, match="in use"):
+            busio.I2C(board.GP5, board.GP4)  # code.py holds the bus already
+        with pytest.raises(ValueError, match="no I2C bus"):
+            busio.I2C(board.GP3, board.GP2)
+
+    def later():
+        import supervisor
+
+        seen["ticks_70"] = supervisor.ticks_ms()
+
+    badge.at(0.5, probe)
+    badge.at(70.5, later)
+    badge.run(71)
+    assert seen["ticks_0"] > (1 << 29) - 66_000
+    assert seen["ticks_70"] < 6_000  # wrapped
+    assert seen["pull_up"] is True
+
+
+def test_uart_shim_write_blocks_beyond_fifo_and_read_times_out(make_badge):
+    badge = make_badge()
+    result = {}
+
+    def probe():
+        import busio
+        import board
+
+        # The firmware's UART owns GP0/GP1; wire a second one for the test.
+        badge.world.uarts[("GP8", "GP9")] = badge.uart_link.host
+        uart = busio.UART(board.GP8, board.GP9, baudrate=115200, timeout=0.5)
+        t0 = badge.clock.now()
+        uart.write(b"z" * 132)
+        result["write_s"] = badge.clock.now() - t0
+        t0 = badge.clock.now()
+        result["read"] = uart.read(4)
+        result["read_s"] = badge.clock.now() - t0
+
+    badge.at(1.0, probe)
+    badge.run(2)
+    assert result["write_s"] == pytest.approx(uart_wire_time_s(100), rel=1e-3)
+    assert result["read"] is None
+    assert result["read_s"] == pytest.approx(0.5, rel=1e-3)
