@@ -84,4 +84,7 @@ def main():
     app.run(hardware, settings)
 
 
-main()
+# CircuitPython runs code.py as __main__; the guard keeps an accidental
+# `import code` on a computer (pdb imports a module of that name) harmless.
+if __name__ == "__main__":
+    main()

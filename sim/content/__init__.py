@@ -1,0 +1,15 @@
+"""Cloud-side content for the badge: photos, QR texts and names as MQTT payloads."""
+
+from sim.content.payloads import ContentError, name_payload, photo_payload, qr_image, qr_payload
+from sim.content.photo import encode_photo, image_to_bits, preview_png
+
+__all__ = [
+    "ContentError",
+    "encode_photo",
+    "image_to_bits",
+    "name_payload",
+    "photo_payload",
+    "preview_png",
+    "qr_image",
+    "qr_payload",
+]
