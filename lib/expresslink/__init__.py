@@ -1,0 +1,42 @@
+"""AWS IoT ExpressLink host driver: sans-I/O protocol core plus an async client.
+
+The core (``commands``, ``escape``, ``lines``, ``responses``, ``exchange``, ``events``,
+``messages``) has no I/O and no clock and is re-exported here. The async client lives
+in ``expresslink.client`` (``ExpressLinkClient``) because it needs asyncio and
+adafruit_ticks.
+"""
+
+from expresslink.commands import PING, encode, encode_text
+from expresslink.errors import (
+    CommandTimeout,
+    ExpressLinkError,
+    ModuleError,
+    ProtocolError,
+    StateError,
+)
+from expresslink.escape import escape, unescape
+from expresslink.events import Event, parse_event
+from expresslink.exchange import Exchange
+from expresslink.lines import LineAssembler
+from expresslink.messages import Message
+from expresslink.responses import Response, parse_head
+
+__all__ = [
+    "PING",
+    "CommandTimeout",
+    "Event",
+    "Exchange",
+    "ExpressLinkError",
+    "LineAssembler",
+    "Message",
+    "ModuleError",
+    "ProtocolError",
+    "Response",
+    "StateError",
+    "encode",
+    "encode_text",
+    "escape",
+    "parse_event",
+    "parse_head",
+    "unescape",
+]
