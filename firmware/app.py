@@ -2,9 +2,11 @@
 
 import asyncio
 
-from firmware.buttons import poll_buttons
+from firmware.buttons import handle_press
 from firmware.climate import ClimateSampler
+from firmware.inputs import InputPoller
 from firmware.log import log
+from firmware.outbox import Outbox
 from firmware.state import BadgeState
 from firmware.tasks import supervise
 
@@ -40,11 +42,19 @@ class Badge:
         self.crashes = {}
         self.tasks = {}
         self.display = None
+        self.outbox = Outbox(settings.outbox_size)
+        self.cloud_wake = asyncio.Event()
+        self.cloud = None
 
-    def _blink(self, reading):
+    def _on_reading(self, reading):
         led = self.hardware.led
         if led is not None:
             led.value = not led.value
+        pushed_out = self.outbox.put(reading)
+        self.cloud_wake.set()
+        if pushed_out is not None:
+            log("cloud", "outbox full: reading %d dropped unpublished (%d so far)"
+                % (pushed_out.seq, self.outbox.dropped))
 
     def _start(self, name, make_coroutine):
         self.tasks[name] = asyncio.create_task(
@@ -53,8 +63,19 @@ class Badge:
     async def main(self):
         hw = self.hardware
         sampler = ClimateSampler(hw.make_sensor, self.state,
-                                 self.settings.sample_period_s, log, self._blink)
+                                 self.settings.sample_period_s, log, self._on_reading)
         self._start("sample_climate", sampler.run)
+        if hw.uart is not None:
+            from expresslink.client import ExpressLinkClient
+
+            from firmware.cloud import CloudSession
+
+            client = ExpressLinkClient(hw.uart, event_pin=hw.event_pin,
+                                       reset_pin=hw.reset_pin, wake_pin=hw.wake_pin)
+            self.cloud = CloudSession(client, self.state, self.outbox, log,
+                                      self.cloud_wake, on_message=self.on_message,
+                                      event_pin=hw.event_pin is not None)
+            self._start("cloud_session", self.cloud.run)
         if hw.display is not None:
             from firmware.display import DisplayController
             from firmware.screens.climate import ClimateScreen
@@ -65,10 +86,16 @@ class Badge:
             self._start("render_display", self.display.run)
         else:
             log("display", "no display; the badge keeps running without it")
-        if hw.keys is not None:
-            self._start("poll_buttons", lambda: poll_buttons(hw.keys, self.state))
+        poller = InputPoller(hw.keys, hw.event_pin,
+                             lambda key: handle_press(self.state, key), self.cloud_wake)
+        self._start("poll_inputs", poller.run)
         self.state.changed()
         await asyncio.gather(*self.tasks.values())
+
+
+    def on_message(self, suffix, payload):
+        """Content from the cloud (``suffix`` of badge/<thing>/<suffix>)."""
+        log("cloud", "%s message, %d bytes" % (suffix, len(payload)))
 
 
 def run(hardware, settings):

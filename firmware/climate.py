@@ -13,6 +13,7 @@ from micropython import const
 
 from adafruit_ticks import ticks_ms
 
+from firmware.log import uptime_s
 from firmware.state import Reading
 
 # Single shot, high repeatability, no clock stretching (datasheet table 9).
@@ -68,7 +69,10 @@ class ClimateSampler:
 
     async def measure(self):
         """One measurement through the driver's I2C device: (deg C, %RH)."""
-        device = self._sensor.i2c_device
+        sensor = self._sensor
+        if sensor is None:
+            raise RuntimeError("no sensor")
+        device = sensor.i2c_device
         with device as i2c:
             i2c.write(_MEASURE)
         await _sleep(_CONVERSION_S)
@@ -108,7 +112,7 @@ class ClimateSampler:
                 self._state.changed()
             return 1
         self._seq += 1
-        reading = Reading(t_c, rh, ticks_ms(), self._seq)
+        reading = Reading(t_c, rh, ticks_ms(), self._seq, uptime_s())
         state = self._state
         state.reading = reading
         state.readings_taken += 1

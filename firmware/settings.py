@@ -12,6 +12,7 @@ _INTEGERS = (
     ("BADGE_DISPLAY_ADDRESS", "display_address", 0x3C, 0x3C, 0x3D),
     ("BADGE_I2C_HZ", "i2c_hz", 400_000, 10_000, 1_000_000),
     ("BADGE_CONTRAST", "contrast", 255, 0, 255),
+    ("BADGE_OUTBOX_SIZE", "outbox_size", 64, 1, 1024),
 )
 _STRINGS = (
     ("BADGE_PIN_SDA", "pin_sda", "GP4"),
@@ -34,8 +35,8 @@ class Settings:
     def __init__(self):
         for _key, attr, default, _lo, _hi in _INTEGERS:
             setattr(self, attr, default)
-        for _key, attr, default in _STRINGS:
-            setattr(self, attr, default)
+        for _key, attr, text in _STRINGS:
+            setattr(self, attr, text)
 
 
 def _as_int(value):
@@ -64,13 +65,13 @@ def load_settings(getenv, log):
                 "using %d" % (key, raw, low, high, default))
             continue
         setattr(settings, attr, value)
-    for key, attr, default in _STRINGS:
+    for key, attr, text in _STRINGS:
         raw = getenv(key)
         if raw is None:
             continue
         if not isinstance(raw, str) or not raw:
             log("settings", "%s = %r is not valid: use a quoted name like \"%s\"; "
-                "using \"%s\"" % (key, raw, default, default))
+                "using \"%s\"" % (key, raw, text, text))
             continue
         setattr(settings, attr, raw)
     return settings
@@ -81,7 +82,7 @@ def default_of(attr):
     for _key, name, default, _lo, _hi in _INTEGERS:
         if name == attr:
             return default
-    for _key, name, default in _STRINGS:
+    for _key, name, text in _STRINGS:
         if name == attr:
-            return default
+            return text
     raise KeyError(attr)

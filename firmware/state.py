@@ -13,13 +13,15 @@ SCREENS = ("climate", "status")
 
 
 class Reading:
-    """One climate sample: ``t_c`` (deg C), ``rh`` (%), ``at_ms`` (ticks_ms), ``seq``."""
+    """One climate sample: ``t_c`` (deg C), ``rh`` (%), ``at_ms`` (ticks_ms when taken),
+    ``up_s`` (seconds since boot when taken), ``seq`` (1, 2, 3 ... since boot)."""
 
-    def __init__(self, t_c, rh, at_ms, seq):
+    def __init__(self, t_c, rh, at_ms, seq, up_s=0.0):
         self.t_c = t_c
         self.rh = rh
         self.at_ms = at_ms
         self.seq = seq
+        self.up_s = up_s
 
 
 class BadgeState:
@@ -29,7 +31,7 @@ class BadgeState:
         self.sensor_errors = 0
         self.readings_taken = 0
         self.screen = SCREENS[0]
-        self.link_status = "offline"
+        self.link_status = "offline"  # "no module", "connecting", "online", "offline"
         self.thing_name = ""
         self.display_ok = False
         self.dirty = asyncio.Event()

@@ -19,6 +19,7 @@ from sim.world import World
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+DEFAULT_THING = "badge-1"
 BUTTON_PINS = {"A": "GP13", "B": "GP14", "C": "GP15"}
 I2C_PINS = ("GP5", "GP4")  # (SCL, SDA)
 UART_PINS = ("GP0", "GP1")  # (TX, RX) as seen from the RP2040
@@ -62,7 +63,8 @@ class VirtualBadge:
 
     def __init__(self, *, code_root=REPO_ROOT, drive_dir=None, virtual_time=True,
                  temperature_c=22.0, humidity_rh=45.0, strict_libs=False, echo=False,
-                 seed=None):
+                 seed=None, module=True, broker_url=None, broker_listen=("127.0.0.1", 0),
+                 thing=DEFAULT_THING):
         self.clock = VirtualClock() if virtual_time else RealClock()
         self.world = World(self.clock)
         self.code_root = Path(code_root)
@@ -77,6 +79,12 @@ class VirtualBadge:
         self.uart_link = SerialLink(self.clock)
         self.world.uarts[UART_PINS] = self.uart_link.host
         self.module = None
+        self.module_wanted = module
+        self.broker_url = broker_url
+        self.broker_listen = broker_listen
+        self.thing = thing
+        self.cloud = None  # the embedded broker and shadow service, when used
+        self.cloud_ready = None  # future: the broker URL once the module is wired
         self._loop_hooks = []
         self._timeline = []
         self.runtime = FirmwareRuntime(self.world, self.code_root, self.drive_dir,
@@ -108,7 +116,34 @@ class VirtualBadge:
         if loop is not None:
             loop.call_soon(self.runtime._end, loop)
 
+    async def _start_cloud(self):
+        """Start the embedded broker (unless a URL was given), then power the module."""
+        from sim.cloud.mqtt_link import MqttCloudLink
+        from sim.expresslink.module import ExpressLinkModule
+
+        url = self.broker_url
+        if url is None:
+            from sim.cloud.run import EmbeddedCloud
+
+            self.cloud = EmbeddedCloud(*self.broker_listen, clock=self.clock)
+            await self.cloud.start()
+            self.runtime.on_end.append(self.cloud.stop)
+            url = self.cloud.url
+        module = ExpressLinkModule(self.clock, self.uart_link.device, MqttCloudLink(url),
+                                   thing_name=self.thing)
+        self.module = module
+        self.world.pin(PIN_EVENT).source = lambda: module.event_pin
+        self.world.pin(PIN_RESET).on_write = module.set_reset
+        self.world.pin(PIN_WAKE).on_write = module.set_wake
+        module.reset_level = self.world.pin(PIN_RESET).read()
+        module.start()
+        self.runtime.on_end.insert(0, module.close)
+        self.cloud_ready.set_result(url)
+
     def _on_loop(self, loop):
+        if self.module_wanted:
+            self.cloud_ready = loop.create_future()
+            loop.create_task(self._start_cloud(), name="start_cloud")
         if self.room is not None:
             loop.create_task(self.room.run(), name="room_climate")
         for t_s, action in self._timeline:

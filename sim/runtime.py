@@ -126,6 +126,7 @@ class FirmwareRuntime:
         self.strict_libs = strict_libs
         self.echo = echo
         self.on_loop = on_loop
+        self.on_end = []  # async callables run when the duration is over
         self.loop = None
         self.duration_s = None
         self._ended = False
@@ -148,7 +149,8 @@ class FirmwareRuntime:
                 del sys.modules[name]
             elif path.startswith(roots) or name in _SHIM_NAMES:
                 del sys.modules[name]
-            elif self.strict_libs and name.split(".")[0] in BADGE_LIBRARIES:
+            elif name.split(".")[0] in BADGE_LIBRARIES:
+                # e.g. adafruit_ticks picks its clock (supervisor) when imported
                 del sys.modules[name]
 
     def _getenv(self, original):
@@ -282,9 +284,29 @@ class FirmwareRuntime:
         return loop
 
     def _end(self, loop):
+        """The run is over: let the simulator's parts shut down, then stop the badge."""
+        if self._ended:
+            return
         self._ended = True
+        if self.on_end:
+            loop.create_task(self._shutdown(loop), name="end_of_run")
+        else:
+            self._cancel_all(loop)
+
+    async def _shutdown(self, loop):
+        for cleanup in self.on_end:
+            try:
+                await asyncio.wait_for(cleanup(), 5.0)
+            except Exception as error:  # a part that cannot stop cleanly must not hang the run
+                print("end of run: %s failed: %s" % (cleanup, error), file=sys.stderr)
+        self._cancel_all(loop)
+
+    @staticmethod
+    def _cancel_all(loop):
+        current = asyncio.current_task(loop)
         for task in asyncio.all_tasks(loop):
-            task.cancel()
+            if task is not current:
+                task.cancel()
 
     def _run_file(self, name):
         path = self.code_root / name

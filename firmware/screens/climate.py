@@ -18,11 +18,14 @@ def format_humidity(rh):
     return "--" if rh is None else "%d" % round(rh)
 
 
-def status_text(state):
-    """Left part of the top line: sensor state, or 'Climate' when all is well."""
-    if state.sensor_status == "ok":
-        return "Climate"
-    return state.sensor_status
+def status_text(state, room):
+    """Left part of the top line: the sensor's trouble if any, else the thing name
+    (the module's ThingName, once known), cut to ``room`` characters."""
+    if state.sensor_status != "ok":
+        text = state.sensor_status
+    else:
+        text = state.thing_name or "Climate"
+    return text[:room]
 
 
 class ClimateScreen:
@@ -43,8 +46,9 @@ class ClimateScreen:
             self.group.append(item)
 
     def update(self, state, now_ms):
-        set_text(self._status, status_text(state))
         set_text(self._link, state.link_status)
+        room = WIDTH // CHAR_W - len(state.link_status) - 1
+        set_text(self._status, status_text(state, room))
         reading = state.reading
         t_text = format_temperature(reading.t_c if reading else None)
         rh_text = format_humidity(reading.rh if reading else None) + " %RH"

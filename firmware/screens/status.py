@@ -1,4 +1,4 @@
-"""Status screen: firmware version, uptime, sensor and link health."""
+"""Status screen: firmware version, uptime, sensor health, thing name, link state."""
 
 import displayio
 
@@ -27,10 +27,10 @@ class StatusScreen:
 
     def update(self, state, now_ms):
         values = (
-            "Badge v" + VERSION,
-            "up " + _uptime_text(state.uptime_s()),
+            "v%s  up %s" % (VERSION, _uptime_text(state.uptime_s())),
             "sensor: " + state.sensor_status,
             "readings %d err %d" % (state.readings_taken, state.sensor_errors),
+            "thing: " + (state.thing_name or "?"),
             "link: " + state.link_status,
         )
         for line, value in zip(self._lines, values):

@@ -1,0 +1,155 @@
+"""The cloud session: topics, connection, publishing the outbox, module events.
+
+One task drives the ExpressLink module through its whole life: wait until it answers,
+set the topics (``badge/<thing>/...``), connect (with backoff), subscribe, then publish
+readings in order while handling the module's events. Any break (connection lost,
+module reset, a broken exchange) starts the session over; readings wait in the outbox
+meanwhile.
+"""
+
+import asyncio
+
+from expresslink.errors import CommandTimeout, ExpressLinkError, ModuleError
+from expresslink.events import CONLOST, MSG, OVERRUN, STARTUP, SUBACK, SUBNACK
+
+from firmware.telemetry import telemetry_json
+
+# Topic index -> suffix of badge/<thing>/<suffix>. Index 1 is published, the rest
+# are subscribed.
+TOPICS = ((1, "telemetry"), (2, "qr"), (3, "photo"), (4, "name"))
+TELEMETRY = 1
+SUBSCRIBED = (2, 3, 4)
+
+_ERR_NO_CONNECTION = 6
+_MAX_BACKOFF_S = 60
+# Without an EVENT pin the session asks ``EVENT?`` this often (s) while connected.
+_QUERY_WITHOUT_PIN_S = 1.0
+
+
+class SessionEnded(Exception):
+    """The module lost its connection or restarted: set everything up again."""
+
+
+async def _sleep(seconds):
+    await asyncio.sleep(seconds)
+
+
+class CloudSession:
+    """Runs forever (under ``supervise``); ``on_message(suffix, payload)`` gets content.
+
+    ``wake`` (an asyncio.Event) is set by whoever has news for the session: the input
+    poller when the EVENT pin is high, the sampler when a reading enters the outbox.
+    While connected and idle the session sleeps on it and costs nothing.
+    """
+
+    def __init__(self, client, state, outbox, log, wake, on_message=None, event_pin=True):
+        self._client = client
+        self._state = state
+        self._outbox = outbox
+        self._log = log
+        self._on_message = on_message
+        self._wake = wake
+        self._event_pin = event_pin
+        self._backoff_s = 1
+        self.published = 0
+        self.overruns = 0
+        self.sessions = 0
+
+    def _set_link(self, status):
+        if self._state.link_status != status:
+            self._state.link_status = status
+            self._state.changed()
+
+    async def run(self):
+        while True:
+            try:
+                await self._session()
+            except SessionEnded as why:
+                self._log("cloud", "%s; reconnecting" % why)
+                self._set_link("offline")
+            except CommandTimeout as error:
+                self._log("cloud", "module not answering (%s)" % error)
+                self._set_link("no module")
+            except ExpressLinkError as error:
+                self._log("cloud", "%s; retrying in %d s" % (error, self._backoff_s))
+                self._set_link("offline")
+            await _sleep(self._backoff_s)
+            self._backoff_s = min(self._backoff_s * 2, _MAX_BACKOFF_S)
+
+    async def _session(self):
+        client = self._client
+        await client.wait_ready()
+        # Events queued before this session (the boot's STARTUP, a stale CONLOST)
+        # describe a module that is being set up afresh now.
+        await client.poll_events()
+        thing = await client.conf_get("ThingName")
+        if thing != self._state.thing_name:
+            self._state.thing_name = thing
+            self._state.changed()
+        for index, suffix in TOPICS:
+            await client.conf_set("Topic%d" % index, "badge/%s/%s" % (thing, suffix))
+        await client.conf_set("QoS", "1")
+        self._set_link("connecting")
+        await client.connect()
+        self.sessions += 1
+        self._backoff_s = 1
+        self._log("cloud", "connected as %s" % thing)
+        for index in SUBSCRIBED:
+            await client.subscribe(index)
+        self._set_link("online")
+        wake = self._wake
+        while True:
+            wake.clear()
+            await self._publish_outbox()
+            await self._handle_events()
+            if len(self._outbox):
+                continue
+            if self._event_pin:
+                await wake.wait()
+            else:
+                try:
+                    await asyncio.wait_for(wake.wait(), _QUERY_WITHOUT_PIN_S)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def _publish_outbox(self):
+        outbox = self._outbox
+        while len(outbox):
+            reading = outbox.peek()
+            try:
+                await self._client.send(TELEMETRY, telemetry_json(reading))
+            except ModuleError as error:
+                if error.code == _ERR_NO_CONNECTION:
+                    raise SessionEnded("connection lost while publishing")
+                raise
+            outbox.pop()
+            self.published += 1
+
+    async def _handle_events(self):
+        for event in await self._client.poll_events():
+            if event.id == MSG:
+                await self._fetch(event.param)
+            elif event.id == CONLOST:
+                raise SessionEnded("connection lost")
+            elif event.id == STARTUP:
+                raise SessionEnded("module restarted")
+            elif event.id == OVERRUN:
+                self.overruns += 1
+                self._log("cloud", "module dropped an incoming message (queue full)")
+            elif event.id == SUBNACK:
+                self._log("cloud", "subscription to topic %d refused" % event.param)
+            elif event.id != SUBACK:
+                self._log("cloud", "event %d %s" % (event.id, event.name))
+
+    async def _fetch(self, index):
+        message = await self._client.get(index)
+        if message is None:  # the MSG event outlived a dropped message (OVERRUN)
+            return
+        suffix = None
+        for topic_index, name in TOPICS:
+            if topic_index == index:
+                suffix = name
+        if suffix is None or self._on_message is None:
+            self._log("cloud", "message on topic %d ignored" % index)
+            return
+        self._on_message(suffix, message.payload)

@@ -1,0 +1,43 @@
+"""One task looks at the badge's inputs: the buttons and the module's EVENT pin.
+
+CircuitPython has no pin interrupts for Python code. ``keypad`` scans the buttons in
+the background and queues presses, and the EVENT pin is a plain level, so a single
+task polls both every 25 ms and turns what it sees into calls and flags: a press calls
+``on_press(key_number)``; a high EVENT pin sets ``module_event`` for the cloud session.
+One poller instead of one per input keeps the loop's idle wake-ups to 40 a second.
+"""
+
+import asyncio
+
+import keypad
+
+POLL_S = 0.025
+
+
+async def _sleep(seconds):
+    await asyncio.sleep(seconds)
+
+
+class InputPoller:
+    def __init__(self, keys, event_pin, on_press, module_event):
+        self._keys = keys
+        self._event_pin = event_pin
+        self._on_press = on_press
+        self.module_event = module_event  # an asyncio.Event
+
+    def poll(self):
+        """Handle everything queued or raised since the last look."""
+        keys = self._keys
+        if keys is not None:
+            event = keypad.Event()
+            while keys.events.get_into(event):
+                if event.pressed:
+                    self._on_press(event.key_number)
+        pin = self._event_pin
+        if pin is not None and pin.value:
+            self.module_event.set()
+
+    async def run(self):
+        while True:
+            self.poll()
+            await _sleep(POLL_S)

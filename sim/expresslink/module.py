@@ -1,0 +1,416 @@
+"""The emulated AWS IoT ExpressLink module: UART command loop, power states, pins, knobs.
+
+One asyncio task (the module's "life") boots, then reads the UART and executes one
+command at a time; background tasks carry CONNECT!, subscription acks, shadow and OTA
+work. Time comes from the event loop (a SimEventLoop in tests: virtual time), so boot,
+connection and wire delays cost no real time there.
+"""
+
+import asyncio
+import random
+from collections import deque
+
+from sim.expresslink.codes import (
+    ERR_OVERFLOW,
+    ERR_PARAMETER,
+    EVENT_CONFMODE,
+    EVENT_STARTUP,
+    ModuleError,
+)
+from sim.expresslink.commands import build_table
+from sim.expresslink.config import DEFAULT_ENDPOINT, ConfigStore
+from sim.expresslink.connection import KNOB_HINTS, Connection
+from sim.expresslink.ota import OtaService
+from sim.expresslink.pem_input import PemInput
+from sim.expresslink.parser import (
+    MAX_LINE_BYTES,
+    OVERFLOW,
+    RAW,
+    LineAssembler,
+    error_line,
+    parse_command,
+)
+from sim.expresslink.queues import Event, EventQueue, MessageQueue
+from sim.expresslink.shadow import ShadowService
+
+DEFAULT_WALL_CLOCK_EPOCH_S = 1756684800  # 2025-09-01 00:00:00 UTC at simulator time 0
+
+OFF = "off"
+IN_RESET = "reset"
+BOOTING = "booting"
+ACTIVE = "active"
+SLEEPING = "sleep"
+
+
+class ExpressLinkModule:
+    """An ExpressLink module on ``uart_end`` (the device end of a SerialLink).
+
+    Pins: ``event_pin`` (output, high while events are queued; listeners in
+    ``event_pin_listeners`` get ``callable(level)``), ``set_reset(level)`` (RST, active
+    low), ``set_wake(level)`` (WAKE, a falling edge wakes a sleeping module).
+
+    Fault knobs (plain attributes unless noted): ``refuse_connections`` (CONNECT fails,
+    hint 5), ``unreachable`` (hint 3), ``network_down`` (hint 2), ``fail_next_connect``
+    (hint or ``(hint, detail)`` for the next attempt only), ``reset_mid_command`` (True or
+    the partial bytes: the next command gets a partial reply, then the module reboots),
+    ``hang`` (no answers until RST), ``drop_connection()``, ``inject_garbage(data)``,
+    ``inject_event(id, param, detail, mnemonic)``,
+    ``confmode_available``, ``boot_garbage`` (bytes sent at boot; None = random burst).
+    """
+
+    def __init__(self, clock, uart_end, cloud, thing_name="badge-sim-0001", *, max_topic=16,
+                 max_shadow=8, message_queue_depth=16, event_queue_depth=32, boot_time_s=0.5,
+                 connect_time_s=1.5, processing_time_s=0.0002, max_line_bytes=MAX_LINE_BYTES,
+                 endpoint=DEFAULT_ENDPOINT, seed=None):
+        self.clock = clock
+        self.uart = uart_end
+        self.cloud = cloud
+        self.boot_time_s = boot_time_s
+        self.connect_time_s = connect_time_s
+        self.processing_time_s = processing_time_s
+        self.config = ConfigStore(thing_name, max_topic, max_shadow, endpoint)
+        self.messages = MessageQueue(message_queue_depth)
+        self.events = EventQueue(event_queue_depth, on_change=self._event_pin_changed)
+        self.connection = Connection(self)
+        self.shadows = ShadowService(self)
+        self.ota = OtaService(self)
+        table = build_table(self)
+        self._handlers = {word: entry[1] for word, entry in table.items()}
+        self._suffix_rules = {word: entry[0] for word, entry in table.items()}
+        self._assembler = LineAssembler(max_line_bytes)
+        self._rng = random.Random(seed)
+        # fault knobs
+        self.refuse_connections = False
+        self.unreachable = False
+        self.network_down = False
+        self.fail_next_connect = None
+        self.reset_mid_command = False
+        self.hang = False
+        self.confmode_available = True
+        self.boot_garbage = None
+        # time service
+        self.time_synced = False
+        self.time_words = False
+        self.wall_clock_epoch_s = DEFAULT_WALL_CLOCK_EPOCH_S
+        # pins and power
+        self.event_pin_listeners = []
+        self.reset_level = True
+        self.wake_level = True
+        self.phase = OFF
+        self.sleep_mode = None
+        self.confmode = False
+        self.confmode_parameter = ""
+        self.boots = 0
+        self.history = deque(maxlen=200)  # (time s, command body bytes, reply bytes)
+        self.internal_errors = []  # exceptions a handler raised (a bug in the emulator)
+        self.event_arrived = None
+        self._loop = None
+        self._life_task = None
+        self._tasks = set()
+        self._disconnecting = None
+        self._reboot_kind = None
+        self._sleep_request = None
+        self._sleep_timer = None
+        self._pem = None
+
+    # -- power --------------------------------------------------------------------------------
+    def start(self):
+        """Power up on the running event loop: garbage, ``boot_time_s`` of silence, STARTUP."""
+        self._loop = asyncio.get_running_loop()
+        self.event_arrived = asyncio.Event()
+        if self.reset_level:
+            self._power_up()
+        else:
+            self.phase = IN_RESET
+
+    def stop(self):
+        """Power off: every task ends; an open cloud session is closed in the background."""
+        self._power_down(OFF)
+
+    async def close(self):
+        """Power off and wait until the cloud session is closed."""
+        self.stop()
+        if self._disconnecting is not None:
+            await self._disconnecting
+
+    @property
+    def powered(self):
+        return self.phase not in (OFF, IN_RESET)
+
+    def _power_up(self):
+        self._life_task = self._loop.create_task(self._life(), name="expresslink-module")
+
+    def _power_down(self, phase):
+        task = self._life_task
+        self._life_task = None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        self._shutdown()
+        self.phase = phase
+        self.hang = False
+
+    def _shutdown(self):
+        """Everything a reboot or RST loses: tasks, connection, queues, volatile keys."""
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
+        if self.connection.forget():
+            self._disconnecting = self._loop.create_task(self._close_cloud())
+        self.messages.clear()
+        self.events.clear()
+        self.shadows.reset()
+        self.confmode = False
+        self.sleep_mode = None
+        self._sleep_request = None
+        self._reboot_kind = None
+        self._pem = None
+        self._assembler.raw = False
+        self._assembler.reset()
+        self.time_synced = False
+        self.config.reset_volatile()
+
+    async def _close_cloud(self):
+        try:
+            await self.cloud.disconnect()
+        except Exception:  # a dead session is as good as a closed one
+            pass
+
+    async def _life(self):
+        try:
+            while True:
+                await self._boot()
+                kind = await self._serve()
+                self._shutdown()
+                if kind == "factory":
+                    self.config.factory_reset()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an emulator bug: record it and fail loudly
+            self.internal_errors.append(exc)
+            raise
+
+    async def _boot(self):
+        self.phase = BOOTING
+        self.boots += 1
+        garbage = self.boot_garbage
+        if garbage is None:
+            garbage = bytes(self._rng.choice((0x00, 0xFF)) for _ in range(self._rng.randint(3, 12)))
+        if garbage:
+            self.uart.write(garbage)
+        await asyncio.sleep(self.boot_time_s)
+        if self._disconnecting is not None:
+            await self._disconnecting
+            self._disconnecting = None
+        self.uart.read()  # deaf while booting: whatever arrived is lost
+        self._assembler.reset()
+        self.phase = ACTIVE
+        self.queue_event(EVENT_STARTUP)
+
+    # -- the command loop --------------------------------------------------------------------------
+    def _input_ignored(self):
+        return self.hang or (self.phase == SLEEPING and self.sleep_mode >= 1)
+
+    async def _serve(self):
+        assembler = self._assembler
+        while True:
+            item = None if self._input_ignored() else assembler.next_item()
+            if item is None:
+                await self.uart.wait_readable()
+                data = self.uart.read()
+                if not self._input_ignored():
+                    assembler.feed(data)
+                continue
+            kind, body = item
+            if kind == RAW:
+                reply = self._pem_line(body)
+            else:
+                if self.phase == SLEEPING:
+                    self.wake()
+                reply = await self._execute(kind, body)
+            if reply is not None:
+                await asyncio.sleep(self.processing_time_s)
+                self._write(reply)
+                self.history.append((self.clock.now(), body, reply))
+            if self._sleep_request is not None:
+                self._enter_sleep(*self._sleep_request)
+            if self._reboot_kind is not None:
+                return self._reboot_kind
+
+    async def _execute(self, kind, body):
+        if self.reset_mid_command:
+            partial = self.reset_mid_command
+            self.reset_mid_command = False
+            self._write(partial if isinstance(partial, (bytes, bytearray)) else b"OK")
+            self.request_reboot("watchdog")
+            return None
+        if kind == OVERFLOW:
+            return error_line(ModuleError(ERR_OVERFLOW))
+        try:
+            cmd = parse_command(body, self._suffix_rules)
+            return await self._handlers[cmd.word](cmd)
+        except ModuleError as exc:
+            return error_line(exc)
+        except Exception as exc:  # an emulator bug: answer, record, keep running
+            self.internal_errors.append(exc)
+            return error_line(ModuleError(ERR_PARAMETER, "internal error"))
+
+    def _write(self, data):
+        if self.powered and not self.hang:
+            self.uart.write(data)
+
+    def require_no_param(self, cmd):
+        """ERR4 for a parameter on a command that takes none (a bare separator is fine)."""
+        if cmd.param:
+            raise ModuleError(ERR_PARAMETER, "no parameter expected")
+
+    def request_reboot(self, kind):
+        """Reboot after the current reply: ``reset``, ``factory``, ``ota`` or ``watchdog``."""
+        self._reboot_kind = kind
+
+    # -- PEM input after CONF key=pem ------------------------------------------------------------
+    def begin_pem_capture(self, key):
+        """Switch the UART to raw lines until the certificate block ends."""
+        self._pem = PemInput(self.config, key)
+        self._assembler.raw = True
+
+    def _pem_line(self, line):
+        reply = self._pem.add_line(line)
+        if self._pem.done:
+            self._pem = None
+            self._assembler.raw = False
+        return reply
+
+    # -- sleep ---------------------------------------------------------------------------------------
+    def request_sleep(self, mode, duration_s):
+        self._sleep_request = (mode, duration_s)
+
+    def _enter_sleep(self, mode, duration_s):
+        self._sleep_request = None
+        self.events.clear()
+        self.phase = SLEEPING
+        self.sleep_mode = mode
+        if mode >= 1:
+            self._assembler.reset()
+        if duration_s:
+            self._sleep_timer = self.spawn(self._sleep_for(duration_s))
+
+    async def _sleep_for(self, duration_s):
+        await asyncio.sleep(duration_s)
+        self._sleep_timer = None
+        self.wake()
+
+    def wake(self):
+        """Leave sleep: deep sleep (mode 2) loses volatile keys and messages; STARTUP."""
+        if self.phase != SLEEPING:
+            return
+        timer = self._sleep_timer
+        self._sleep_timer = None
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+        mode = self.sleep_mode
+        self.phase = ACTIVE
+        self.sleep_mode = None
+        if mode >= 2:
+            self.config.reset_volatile()
+            self.messages.clear()
+        self.queue_event(EVENT_STARTUP)
+
+    # -- pins --------------------------------------------------------------------------------------------
+    @property
+    def event_pin(self):
+        """EVENT output: high while the event queue is non-empty."""
+        return self.powered and self.events.pin
+
+    def _event_pin_changed(self, level):
+        for listener in list(self.event_pin_listeners):
+            listener(level)
+
+    def set_reset(self, level):
+        """RST input, active low: low holds the module in reset, the rising edge reboots it."""
+        level = bool(level)
+        if level == self.reset_level:
+            return
+        self.reset_level = level
+        if self._loop is None or self.phase == OFF:
+            return
+        if not level:
+            self._power_down(IN_RESET)
+        else:
+            self._power_up()
+
+    def set_wake(self, level):
+        """WAKE input: high lets the module sleep; a falling edge wakes it."""
+        level = bool(level)
+        falling = self.wake_level and not level
+        self.wake_level = level
+        if falling and self.phase == SLEEPING:
+            self.wake()
+
+    # -- services for the command handlers -----------------------------------------------------------
+    def queue_event(self, event_id, param=0, detail=""):
+        if not self.powered:
+            return
+        self.events.push(Event(event_id, param, detail))
+        if self.event_arrived is not None:
+            self.event_arrived.set()
+
+    def spawn(self, coro):
+        """Run ``coro`` as background work that a reboot or RST cancels."""
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task):
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.internal_errors.append(task.exception())
+
+    def forced_connect_failure(self):
+        """(hint, detail) imposed by the fault knobs on this attempt, or (0, "")."""
+        forced = self.fail_next_connect
+        if forced is not None:
+            self.fail_next_connect = None
+            if isinstance(forced, tuple):
+                return forced
+            return forced, "forced failure"
+        for attribute, hint, detail in KNOB_HINTS:
+            if getattr(self, attribute):
+                return hint, detail
+        return 0, ""
+
+    def wall_time_s(self):
+        """Seconds since the Unix epoch, as the module's clock sees them."""
+        return self.wall_clock_epoch_s + self.clock.now()
+
+    def set_wall_clock(self, epoch_s):
+        """Make the module's wall clock read ``epoch_s`` now."""
+        self.wall_clock_epoch_s = epoch_s - self.clock.now()
+
+    # -- fault knobs ------------------------------------------------------------------------------------
+    def drop_connection(self, reason="connection lost"):
+        """A spontaneous connection loss: CONLOST, the cloud session is aborted."""
+        if self.connection.lose(reason):
+            self.spawn(self.connection._quiet_disconnect())
+
+    def inject_event(self, event_id, param=0, detail="", mnemonic=None):
+        """Queue any event, e.g. a vendor event (id >= 1000) or one without mnemonic ("")."""
+        if self.powered:
+            self.events.push(Event(event_id, param, detail, mnemonic))
+            self.event_arrived.set()
+
+    def inject_garbage(self, data):
+        """Put ``data`` on the module's TX line now (noise, a glitch, a stray boot log)."""
+        self.uart.write(bytes(data))
+
+    def complete_confmode(self, ssid=None, passphrase=None):
+        """The user finished CONFMODE (e.g. on a phone): store keys, CONFMODE event."""
+        if not self.confmode:
+            return False
+        if ssid is not None:
+            self.config.set("SSID", ssid)
+        if passphrase is not None:
+            self.config.set("Passphrase", passphrase)
+        self.confmode = False
+        self.queue_event(EVENT_CONFMODE)
+        return True
