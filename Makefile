@@ -4,12 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: sim test bench golden deps clean
+.PHONY: sim test bench golden deps clean mosquitto
 
 sim: $(STAMP)
 	$(PY) -m sim
 
-test: $(STAMP)
+test: $(STAMP) mosquitto
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)
@@ -27,6 +27,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# The tests start a real mosquitto on a loopback port; install it if it is missing.
+mosquitto:
+	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || { \
+		echo "installing mosquitto (Debian package) for the tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto openssl >/dev/null; }
 
 clean:
 	rm -rf $(VENV) build *.egg-info

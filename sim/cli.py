@@ -68,6 +68,16 @@ def _add_run_options(parser):
                              "temporary one; with --root, the root itself)")
     parser.add_argument("--console", action="store_true",
                         help="echo the badge's console (headless runs)")
+    parser.add_argument("--broker", metavar="URL",
+                        help="MQTT broker for the module (mqtt://host:port or "
+                             "mqtts://host:port); default: an embedded one in this process")
+    parser.add_argument("--listen", metavar="HOST:PORT",
+                        help="where the embedded broker listens (default 127.0.0.1:1883 "
+                             "in real time, a free port with --virtual-time)")
+    parser.add_argument("--thing", default="badge-1", metavar="NAME",
+                        help="the ExpressLink module's ThingName (default badge-1)")
+    parser.add_argument("--no-module", action="store_true",
+                        help="run without the ExpressLink module (offline badge)")
 
 
 def build_parser():
@@ -88,6 +98,9 @@ def build_parser():
     bench = sub.add_parser("bench", help="measure speed, stalls and bus costs")
     bench.add_argument("--duration", type=_positive_float, default=600.0, metavar="S",
                        help="simulated seconds for the speed figure (default 600)")
+    from sim.cloud_cli import add_cloud_commands
+
+    parser.cloud_handlers = add_cloud_commands(sub)
     return parser
 
 
@@ -103,6 +116,23 @@ def _run(args):
         print("%s has no code.py: deploy first (python -m sim deploy %s)" % (root, root),
               file=sys.stderr)
         return 2
+    listen = ("127.0.0.1", 0 if args.virtual_time else 1883)
+    if args.listen:
+        from sim.cloud.run import parse_listen
+
+        try:
+            listen = parse_listen(args.listen)
+        except ValueError as error:
+            print("--listen: %s" % error, file=sys.stderr)
+            return 2
+    if args.broker:
+        from sim.cloud.mqtt_link import parse_broker_url
+
+        try:
+            parse_broker_url(args.broker)
+        except ValueError as error:
+            print("--broker: %s" % error, file=sys.stderr)
+            return 2
     scratch = None
     if args.drive:
         drive = Path(args.drive)
@@ -117,7 +147,8 @@ def _run(args):
         code_root=root or Path(__file__).resolve().parent.parent, drive_dir=drive,
         virtual_time=args.virtual_time, temperature_c=args.temperature,
         humidity_rh=args.humidity, strict_libs=root is not None,
-        echo=args.console, seed=args.seed)
+        echo=args.console, seed=args.seed, module=not args.no_module,
+        broker_url=args.broker, broker_listen=listen, thing=args.thing)
     try:
         if args.headless:
             badge.run(args.duration)
@@ -167,4 +198,5 @@ def main(argv=None):
     if args.command is None:
         args = parser.parse_args(["run"] + list(argv or sys.argv[1:]))
     handlers = {"run": _run, "deploy": _deploy, "bench": _bench}
+    handlers.update(parser.cloud_handlers)
     return handlers[args.command](args)
