@@ -85,6 +85,7 @@ class VirtualBadge:
         self.thing = thing
         self.cloud = None  # the embedded broker and shadow service, when used
         self.cloud_ready = None  # future: the broker URL once the module is wired
+        self.startup_error = None  # why the simulator could not start a part
         self._loop_hooks = []
         self._timeline = []
         self.runtime = FirmwareRuntime(self.world, self.code_root, self.drive_dir,
@@ -126,7 +127,18 @@ class VirtualBadge:
             from sim.cloud.run import EmbeddedCloud
 
             self.cloud = EmbeddedCloud(*self.broker_listen, clock=self.clock)
-            await self.cloud.start()
+            try:
+                await self.cloud.start()
+            except OSError as error:
+                host, port = self.broker_listen
+                self.startup_error = (
+                    "cannot start the embedded broker on %s:%d (%s): another broker "
+                    "may be running there; use it with --broker mqtt://%s:%d, or pick "
+                    "another port with --listen %s:%d"
+                    % (host, port, error.strerror or error, host, port, host, port + 1))
+                self.cloud = None
+                self.stop()
+                return
             self.runtime.on_end.append(self.cloud.stop)
             url = self.cloud.url
         module = ExpressLinkModule(self.clock, self.uart_link.device, MqttCloudLink(url),

@@ -163,6 +163,9 @@ def _run(args):
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+    if badge.startup_error:
+        print(badge.startup_error, file=sys.stderr)
+        return 1
     if args.screenshot:
         shot = Path(args.screenshot)
         badge.screenshot(shot)

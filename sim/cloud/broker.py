@@ -15,6 +15,7 @@ still never match ``$`` topics, as section 4.7.2 requires.
 """
 
 import logging
+import socket
 
 from amqtt.broker import Broker
 from amqtt.contexts import Action
@@ -60,6 +61,14 @@ def _quiet_amqtt_logging():
             logger.setLevel(logging.ERROR)
 
 
+def _check_free(host, port):
+    """Raise OSError (EADDRINUSE) if ``host:port`` cannot be bound now."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
 class EmbeddedBroker:
     """An MQTT broker on ``host:port`` in the running loop; ``url`` once started."""
 
@@ -83,6 +92,8 @@ class EmbeddedBroker:
         """Listen on ``host:port`` (0 = any free port). Returns the bound (host, port)."""
         if self._broker is not None:
             raise RuntimeError("the broker is already running on " + self.url)
+        if port:
+            _check_free(host, port)  # a clear OSError instead of amqtt's logged traceback
         _quiet_amqtt_logging()
         broker = _AwsTopicsBroker(_broker_config(host, port))
         await broker.start()
