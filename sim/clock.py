@@ -7,6 +7,7 @@ records the wait as a loop stall, because on the badge such a wait holds the who
 asyncio loop.
 """
 
+import math
 import time
 
 
@@ -24,30 +25,35 @@ class StallLog:
         self.total_s = {}
         self.longest_step_s = {}
         self.longest_step_where = {}
-        self._step = {}
+        self._step = None
         self._where = ""
         self.steps = 0
 
     def begin_step(self, where=""):
-        self._step = {}
+        self._step = None  # kind -> seconds, created on the first wait of the step
         self._where = where
 
     def add(self, kind, seconds):
         self.total_s[kind] = self.total_s.get(kind, 0.0) + seconds
+        if self._step is None:
+            self._step = {}
         self._step[kind] = self._step.get(kind, 0.0) + seconds
 
     def end_step(self):
         self.steps += 1
-        for kind, seconds in self._step.items():
+        step = self._step
+        if step is None:
+            return
+        self._step = None
+        for kind, seconds in step.items():
             if seconds > self.longest_step_s.get(kind, 0.0):
                 self.longest_step_s[kind] = seconds
                 where = self._where
                 self.longest_step_where[kind] = self.namer(where) if self.namer else where
-        self._step = {}
 
     def step_total(self):
         """Seconds blocked so far in the current step, all kinds together."""
-        return sum(self._step.values())
+        return sum(self._step.values()) if self._step else 0.0
 
     def reset(self):
         self.__init__(self.namer)
@@ -74,9 +80,14 @@ class VirtualClock:
         return self._now_ns
 
     def advance(self, seconds):
-        """Move time forward by ``seconds`` (>= 0) without recording a stall."""
+        """Move time forward by ``seconds`` (>= 0) without recording a stall.
+
+        Rounded up to whole nanoseconds: a loop that jumps to its next timer must land
+        on or after it, or a timer less than 1 ns away would fire again and again
+        without time moving.
+        """
         if seconds > 0:
-            self._now_ns += int(round(seconds * 1e9))
+            self._now_ns += max(1, math.ceil(seconds * 1e9))
 
     def advance_to(self, t_s):
         target = int(round(t_s * 1e9))

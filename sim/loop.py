@@ -17,7 +17,10 @@ Every callback (one step of one task) is measured: blocking waits inside it
 """
 
 import asyncio
+import asyncio.futures
 import selectors
+
+_WAKE_SLEEPER = asyncio.futures._set_result_unless_cancelled
 
 
 class _VirtualSelector(selectors.DefaultSelector):
@@ -81,6 +84,8 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         return super().call_soon(self._measured, callback, *args, context=context)
 
     def call_at(self, when, callback, *args, context=None):
+        if callback is _WAKE_SLEEPER:  # asyncio.sleep's timer: sets a result, never blocks
+            return super().call_at(when, callback, *args, context=context)
         return super().call_at(when, self._measured, callback, *args, context=context)
 
     def _measured(self, callback, *args):

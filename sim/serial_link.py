@@ -14,6 +14,8 @@ from collections import deque
 
 from sim.clock import UART_BAUD
 
+_EARLY_NS = 1000  # 1 us, about 1 % of a byte time at 115200 baud
+
 
 class SerialEnd:
     """One end of the link: ``write`` sends to the peer, ``read`` takes what arrived."""
@@ -56,11 +58,18 @@ class SerialEnd:
         self._wake_reader()
 
     def _arrived(self, chunk, now_ns):
-        """How many bytes of ``chunk`` have arrived by ``now_ns``."""
+        """How many bytes of ``chunk`` have arrived by ``now_ns``.
+
+        A byte counts from ``_EARLY_NS`` before its arrival time: a timer set for the
+        arrival (float seconds) may run a few ns early after rounding, and must then see
+        the byte, or a reader waiting for it would wake again and again without time
+        moving on.
+        """
         first_ns, data, _ = chunk
-        if now_ns < first_ns:
+        elapsed = now_ns - first_ns + _EARLY_NS
+        if elapsed < 0:
             return 0
-        return min(len(data), (now_ns - first_ns) // self._link.byte_ns + 1)
+        return min(len(data), elapsed // self._link.byte_ns + 1)
 
     @property
     def in_waiting(self):

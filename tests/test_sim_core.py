@@ -68,7 +68,7 @@ def test_serial_burst_is_serialised_after_earlier_bytes():
     link = SerialLink(clock)
     link.device.write(b"x" * 100)
     link.device.write(b"y")
-    clock.advance(uart_wire_time_s(100) - 1e-7)
+    clock.advance(uart_wire_time_s(100) - 5e-6)
     assert link.host.in_waiting == 99
     clock.advance(uart_wire_time_s(1))
     assert link.host.read() == b"x" * 100
