@@ -78,6 +78,12 @@ def _add_run_options(parser):
                         help="the ExpressLink module's ThingName (default badge-1)")
     parser.add_argument("--no-module", action="store_true",
                         help="run without the ExpressLink module (offline badge)")
+    parser.add_argument("--qr", metavar="TEXT", help="deliver this QR text at start-up")
+    parser.add_argument("--photo", metavar="IMAGE",
+                        help="deliver this image (any format Pillow reads) at start-up")
+    parser.add_argument("--name", metavar="NAME", help="deliver this name at start-up")
+    parser.add_argument("--screen", choices=("name", "photo", "qr", "climate", "status"),
+                        help="choose the screen at start-up (through the device shadow)")
 
 
 def build_parser():
@@ -133,6 +139,15 @@ def _run(args):
         except ValueError as error:
             print("--broker: %s" % error, file=sys.stderr)
             return 2
+    try:
+        items = _startup_items(args)
+    except ValueError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    if (items or args.screen) and args.no_module:
+        print("--qr, --photo, --name and --screen travel through the module: drop "
+              "--no-module", file=sys.stderr)
+        return 2
     scratch = None
     if args.drive:
         drive = Path(args.drive)
@@ -149,6 +164,11 @@ def _run(args):
         humidity_rh=args.humidity, strict_libs=root is not None,
         echo=args.console, seed=args.seed, module=not args.no_module,
         broker_url=args.broker, broker_listen=listen, thing=args.thing)
+    startup = None
+    if items or args.screen:
+        from sim.startup_content import StartupContent
+
+        startup = StartupContent(badge, items, args.screen)
     try:
         if args.headless:
             badge.run(args.duration)
@@ -166,6 +186,16 @@ def _run(args):
     if badge.startup_error:
         print(badge.startup_error, file=sys.stderr)
         return 1
+    if startup is not None:
+        for kind, size in startup.delivered:
+            print("delivered %s: %d bytes" % (kind, size))
+        if startup.error is not None:
+            print("start-up content: %s" % startup.error, file=sys.stderr)
+            return 1
+        if len(startup.delivered) < len(items):
+            print("start-up content: the run ended before everything was delivered; "
+                  "give it a longer --duration", file=sys.stderr)
+            return 1
     if args.screenshot:
         shot = Path(args.screenshot)
         badge.screenshot(shot)
@@ -175,6 +205,20 @@ def _run(args):
             badge.screenshot(scaled, scale=args.scale)
             print("screenshot: %s (%dx%d)" % (scaled, 128 * args.scale, 64 * args.scale))
     return 0
+
+
+def _startup_items(args):
+    """[(kind, payload)] from --qr/--photo/--name, validated before the run starts."""
+    from sim.content.payloads import name_payload, photo_payload, qr_payload
+
+    items = []
+    if args.qr is not None:
+        items.append(("qr", qr_payload(args.qr)[0]))
+    if args.photo is not None:
+        items.append(("photo", photo_payload(args.photo)[0]))
+    if args.name is not None:
+        items.append(("name", name_payload(args.name)[0]))
+    return items
 
 
 def _deploy(args):
