@@ -2,12 +2,17 @@
 
 import asyncio
 
+from adafruit_ticks import ticks_ms
+
 from firmware.buttons import handle_press
+from firmware.burnin import BurnInCare
 from firmware.climate import ClimateSampler
+from firmware.content import ContentManager
 from firmware.inputs import InputPoller
 from firmware.log import log
 from firmware.outbox import Outbox
 from firmware.state import BadgeState
+from firmware.storage import DriveStore
 from firmware.tasks import supervise
 
 
@@ -45,6 +50,34 @@ class Badge:
         self.outbox = Outbox(settings.outbox_size)
         self.cloud_wake = asyncio.Event()
         self.cloud = None
+        self.twin = None
+        self.store = DriveStore(log)
+        self.content = ContentManager(self.state, self.store, log,
+                                      on_change=self._content_changed)
+        self.care = BurnInCare(settings.dim_after_s, settings.shift_every_s, ticks_ms())
+        self.state.on_screen = self._screen_changed
+
+    def _report(self):
+        """The shadow should hear about what the badge shows now."""
+        if self.twin is not None:
+            self.twin.request_report()
+            self.cloud_wake.set()
+
+    def _content_changed(self):
+        """New content (shown or refused): the display wakes and redraws."""
+        self.care.activity(ticks_ms())
+        self.state.changed()
+        self._report()
+
+    def _screen_changed(self, _name):
+        self._report()
+
+    def _on_press(self, key):
+        """A press on a dimmed display only wakes it; otherwise it acts."""
+        if self.care.activity(ticks_ms()):
+            self.state.changed()
+            return
+        handle_press(self.state, key)
 
     def _on_reading(self, reading):
         led = self.hardware.led
@@ -69,33 +102,52 @@ class Badge:
             from expresslink.client import ExpressLinkClient
 
             from firmware.cloud import CloudSession
+            from firmware.twin import ShadowTwin
 
             client = ExpressLinkClient(hw.uart, event_pin=hw.event_pin,
                                        reset_pin=hw.reset_pin, wake_pin=hw.wake_pin)
+            self.twin = ShadowTwin(self.content, log)
             self.cloud = CloudSession(client, self.state, self.outbox, log,
                                       self.cloud_wake, on_message=self.on_message,
-                                      event_pin=hw.event_pin is not None)
-            self._start("cloud_session", self.cloud.run)
+                                      event_pin=hw.event_pin is not None, shadow=self.twin)
         if hw.display is not None:
-            from firmware.display import DisplayController
-            from firmware.screens.climate import ClimateScreen
-            from firmware.screens.status import StatusScreen
-
-            screens = {"climate": ClimateScreen(), "status": StatusScreen()}
-            self.display = DisplayController(hw.display, screens, self.state, log)
-            self._start("render_display", self.display.run)
+            self._build_display(hw.display)
         else:
             log("display", "no display; the badge keeps running without it")
-        poller = InputPoller(hw.keys, hw.event_pin,
-                             lambda key: handle_press(self.state, key), self.cloud_wake)
+        self.content.load()
+        if self.display is not None:
+            self._start("render_display", self.display.run)
+        if self.cloud is not None:
+            self._start("cloud_session", self.cloud.run)
+        poller = InputPoller(hw.keys, hw.event_pin, self._on_press, self.cloud_wake)
         self._start("poll_inputs", poller.run)
         self.state.changed()
         await asyncio.gather(*self.tasks.values())
 
+    def _build_display(self, display):
+        from firmware.display import DisplayController
+        from firmware.screens.climate import ClimateScreen
+        from firmware.screens.name import NameScreen
+        from firmware.screens.notice import NoticeScreen
+        from firmware.screens.photo import PhotoScreen
+        from firmware.screens.qr import QRScreen
+        from firmware.screens.status import StatusScreen
+
+        photo = PhotoScreen(self.content)
+        self.content.show_photo = photo.show_raster
+        screens = {"name": NameScreen(self.content), "photo": photo,
+                   "qr": QRScreen(self.content), "climate": ClimateScreen(),
+                   "status": StatusScreen()}
+        settings = self.settings
+        self.display = DisplayController(display, screens, self.state, log,
+                                         notice=NoticeScreen(), care=self.care,
+                                         contrast=settings.contrast,
+                                         dim_contrast=settings.dim_contrast)
 
     def on_message(self, suffix, payload):
         """Content from the cloud (``suffix`` of badge/<thing>/<suffix>)."""
         log("cloud", "%s message, %d bytes" % (suffix, len(payload)))
+        self.content.receive(suffix, payload, "badge/%s/%s" % (self.state.thing_name, suffix))
 
 
 def run(hardware, settings):

@@ -10,7 +10,16 @@ meanwhile.
 import asyncio
 
 from expresslink.errors import CommandTimeout, ExpressLinkError, ModuleError
-from expresslink.events import CONLOST, MSG, OVERRUN, STARTUP, SUBACK, SUBNACK
+from expresslink.events import (
+    CONLOST,
+    MSG,
+    OVERRUN,
+    SHADOW_INIT,
+    SHADOW_SUBNACK,
+    STARTUP,
+    SUBACK,
+    SUBNACK,
+)
 
 from firmware.telemetry import telemetry_json
 
@@ -40,9 +49,13 @@ class CloudSession:
     ``wake`` (an asyncio.Event) is set by whoever has news for the session: the input
     poller when the EVENT pin is high, the sampler when a reading enters the outbox.
     While connected and idle the session sleeps on it and costs nothing.
+
+    ``shadow`` (a ShadowTwin, optional) is set up in every session and gets the
+    module's SHADOW events.
     """
 
-    def __init__(self, client, state, outbox, log, wake, on_message=None, event_pin=True):
+    def __init__(self, client, state, outbox, log, wake, on_message=None, event_pin=True,
+                 shadow=None):
         self._client = client
         self._state = state
         self._outbox = outbox
@@ -50,6 +63,7 @@ class CloudSession:
         self._on_message = on_message
         self._wake = wake
         self._event_pin = event_pin
+        self._shadow = shadow
         self._backoff_s = 1
         self.published = 0
         self.overruns = 0
@@ -89,6 +103,8 @@ class CloudSession:
         for index, suffix in TOPICS:
             await client.conf_set("Topic%d" % index, "badge/%s/%s" % (thing, suffix))
         await client.conf_set("QoS", "1")
+        if self._shadow is not None:
+            await self._shadow.configure(client)
         self._set_link("connecting")
         await client.connect()
         self.sessions += 1
@@ -96,12 +112,16 @@ class CloudSession:
         self._log("cloud", "connected as %s" % thing)
         for index in SUBSCRIBED:
             await client.subscribe(index)
+        if self._shadow is not None:
+            await self._shadow.start(client)
         self._set_link("online")
         wake = self._wake
         while True:
             wake.clear()
             await self._publish_outbox()
             await self._handle_events()
+            if self._shadow is not None:
+                await self._shadow.sync(client)
             if len(self._outbox):
                 continue
             if self._event_pin:
@@ -138,6 +158,9 @@ class CloudSession:
                 self._log("cloud", "module dropped an incoming message (queue full)")
             elif event.id == SUBNACK:
                 self._log("cloud", "subscription to topic %d refused" % event.param)
+            elif SHADOW_INIT <= event.id <= SHADOW_SUBNACK:
+                if self._shadow is not None:
+                    await self._shadow.on_event(self._client, event)
             elif event.id != SUBACK:
                 self._log("cloud", "event %d %s" % (event.id, event.name))
 

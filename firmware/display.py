@@ -1,8 +1,9 @@
 """The display task: the only code that refreshes the OLED.
 
-It sleeps until some task marks the state changed (or, on a screen that shows a
-clock, for a second), updates the current screen's group and refreshes. displayio
-then sends the SSD1306 only the areas that changed.
+It sleeps until some task marks the state changed, a screen that shows a clock needs
+its second, a notice ends, or the burn-in care wants to dim or shift; then it updates
+the current screen's group and refreshes. displayio sends the SSD1306 only the areas
+that changed.
 """
 
 import asyncio
@@ -30,25 +31,60 @@ async def _wait_dirty(state, timeout_s):
 
 
 class DisplayController:
-    """Owns ``display`` (a displayio display with ``auto_refresh=False``)."""
+    """Owns ``display`` (a displayio display with ``auto_refresh=False``).
 
-    def __init__(self, display, screens, state, log):
+    ``screens``: name -> screen (``group``, ``ticking``, ``update(state, now_ms)``,
+    ``margins()``); ``notice``: the screen for state.notice; ``care``: a BurnInCare
+    (or None); ``contrast`` and ``dim_contrast``: 0..255.
+    """
+
+    def __init__(self, display, screens, state, log, notice=None, care=None,
+                 contrast=255, dim_contrast=16):
         self._display = display
         self._screens = screens  # name -> screen object
         self._state = state
         self._log = log
+        self._notice = notice
+        self._care = care
+        self._brightness = {False: contrast / 255, True: dim_contrast / 255}
+        self._dimmed = False
         self.refreshes = 0
         self.failures = 0
+        self.shown = None  # the screen object drawn last
+
+    def _current(self, now_ms):
+        state = self._state
+        if self._notice is not None and state.notice_left_ms(now_ms):
+            return self._notice
+        return self._screens.get(state.screen) or self._screens["climate"]
+
+    def _apply_care(self, screen):
+        care = self._care
+        if care is None:
+            return
+        if care.dimmed != self._dimmed:
+            self._display.brightness = self._brightness[care.dimmed]
+            self._dimmed = care.dimmed
+        margins = screen.margins() if hasattr(screen, "margins") else (0, 0, 0, 0)
+        dx, dy = care.offset(margins)
+        group = screen.group
+        if group.x != dx:
+            group.x = dx
+        if group.y != dy:
+            group.y = dy
 
     def draw(self):
         """Bring the current screen up to date and refresh; False if the bus failed."""
         state = self._state
-        screen = self._screens.get(state.screen) or self._screens["climate"]
+        now_ms = ticks_ms()
+        screen = self._current(now_ms)
         display = self._display
+        screen.update(state, now_ms)
         if display.root_group is not screen.group:
             display.root_group = screen.group
-        screen.update(state, ticks_ms())
+        self.shown = screen
         try:
+            self._apply_care(screen)
             display.refresh()
         except OSError as error:
             self.failures += 1
@@ -61,14 +97,29 @@ class DisplayController:
         self.refreshes += 1
         return True
 
+    def _timeout_s(self):
+        """How long the task may sleep when nothing changes (None: until a change)."""
+        now_ms = ticks_ms()
+        waits = []
+        if self.shown is not None and self.shown.ticking:
+            waits.append(_TICK_S)
+        notice_ms = self._state.notice_left_ms(now_ms)
+        if notice_ms:
+            waits.append(notice_ms / 1000)
+        if self._care is not None:
+            care_ms = self._care.ms_to_next(now_ms)
+            if care_ms is not None:
+                waits.append(care_ms / 1000)
+        return min(waits) if waits else None
+
     async def run(self):
         state = self._state
         while True:
             state.dirty.clear()
-            ok = self.draw()
-            screen = self._screens.get(state.screen)
-            if not ok:
+            if self._care is not None:
+                self._care.update(ticks_ms())
+            if not self.draw():
                 await _wait_dirty(state, _RETRY_S)
                 continue
-            await _wait_dirty(state, _TICK_S if screen is not None and screen.ticking else None)
+            await _wait_dirty(state, self._timeout_s())
             await _sleep(1 / _MAX_FPS)

@@ -246,6 +246,28 @@ def check_photo(binary):
     return raster
 
 
+def decode_photo_binary(payload):
+    """Validate a photo payload; return (binary photo bytes, offset of its raster).
+
+    ``payload``: the base64 text (bytes preferred; a str is encoded once). Raises
+    PhotoError (a ValueError) with the reason when anything is wrong.
+    """
+    if isinstance(payload, str):
+        payload = payload.encode()
+    _check_base64(payload)
+    try:
+        binary = binascii.a2b_base64(payload)
+    except ValueError as error:  # binascii.Error is a ValueError
+        raise PhotoError("photo: not base64 (%s)" % error)
+    return binary, check_photo(binary)
+
+
+def stored_crc(binary):
+    """The CRC-32 a checked photo binary carries in its last 4 bytes (int)."""
+    at = len(binary) - _CRC_BYTES
+    return (binary[at] << 24) | (binary[at + 1] << 16) | (binary[at + 2] << 8) | binary[at + 3]
+
+
 def decode_photo(payload, frame):
     """Validate a photo payload and copy its raster into ``frame``; return ``frame``.
 
@@ -256,14 +278,7 @@ def decode_photo(payload, frame):
     """
     if len(frame) != FRAME_BYTES:
         raise ValueError("frame buffer must be %d bytes" % FRAME_BYTES)
-    if isinstance(payload, str):
-        payload = payload.encode()
-    _check_base64(payload)
-    try:
-        binary = binascii.a2b_base64(payload)
-    except ValueError as error:  # binascii.Error is a ValueError
-        raise PhotoError("photo: not base64 (%s)" % error)
-    raster = check_photo(binary)
+    binary, raster = decode_photo_binary(payload)
     frame[:] = memoryview(binary)[raster : raster + FRAME_BYTES]
     return frame
 

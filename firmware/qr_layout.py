@@ -142,10 +142,6 @@ def render_qr_into(layout, bitmap, lit=1, dark=0, x0=0, y0=0, clear=True):
     The quiet zone and light modules get ``lit``, dark modules ``dark``. The layout's
     area starts at (x0, y0); with ``clear`` the rest of that area is set to ``dark``.
     """
-    scale = layout.scale
-    quiet = QR_QUIET_ZONE_MODULES
-    modules = layout.modules
-    matrix = layout.matrix
     left = x0 + layout.left
     top = y0 + layout.top
     if clear:
@@ -156,6 +152,20 @@ def render_qr_into(layout, bitmap, lit=1, dark=0, x0=0, y0=0, clear=True):
             for x in range(x0, x0 + layout.width):
                 if not (inside_rows and left <= x < right):
                     bitmap[x, y] = dark
+    render_qr_at(layout, bitmap, left, top, layout.scale, lit, dark)
+
+
+def box_px(layout, scale=1):
+    """Side in pixels of ``layout``'s code with its quiet zone at ``scale``."""
+    return (layout.modules + 2 * QR_QUIET_ZONE_MODULES) * scale
+
+
+def render_qr_at(layout, bitmap, left, top, scale=1, lit=1, dark=0):
+    """Draw ``layout``'s code and quiet zone with the box's top-left corner at
+    (left, top), ``scale`` pixels per module (the layout's own scale or any other)."""
+    quiet = QR_QUIET_ZONE_MODULES
+    modules = layout.modules
+    matrix = layout.matrix
     box = modules + 2 * quiet
     for box_row in range(box):
         row = box_row - quiet

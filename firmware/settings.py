@@ -13,6 +13,11 @@ _INTEGERS = (
     ("BADGE_I2C_HZ", "i2c_hz", 400_000, 10_000, 1_000_000),
     ("BADGE_CONTRAST", "contrast", 255, 0, 255),
     ("BADGE_OUTBOX_SIZE", "outbox_size", 64, 1, 1024),
+    # OLED burn-in care: dim after this many idle seconds (0 = never), to this contrast;
+    # shift the picture by a pixel every so many seconds (0 = never).
+    ("BADGE_DIM_AFTER_S", "dim_after_s", 300, 0, 86400),
+    ("BADGE_DIM_CONTRAST", "dim_contrast", 16, 0, 255),
+    ("BADGE_SHIFT_EVERY_S", "shift_every_s", 60, 0, 3600),
 )
 _STRINGS = (
     ("BADGE_PIN_SDA", "pin_sda", "GP4"),

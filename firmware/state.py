@@ -6,10 +6,12 @@ draws. Nothing here touches hardware.
 
 import asyncio
 
+from adafruit_ticks import ticks_add, ticks_diff, ticks_ms
+
 from firmware.log import uptime_s
 
-# Screens the buttons cycle through, in order.
-SCREENS = ("climate", "status")
+# Screens the buttons cycle through, in order (B: next, A: previous).
+SCREENS = ("name", "photo", "qr", "climate", "status")
 
 
 class Reading:
@@ -30,10 +32,13 @@ class BadgeState:
         self.sensor_status = "starting"  # "ok", "no sensor", "sensor error"
         self.sensor_errors = 0
         self.readings_taken = 0
-        self.screen = SCREENS[0]
+        self.screen = "climate"  # until stored content says otherwise
         self.link_status = "offline"  # "no module", "connecting", "online", "offline"
         self.thing_name = ""
         self.display_ok = False
+        self.on_screen = None  # called with the new screen's name after a switch
+        self.notice = None  # a short message shown instead of the screen for a while
+        self._notice_until_ms = 0
         self.dirty = asyncio.Event()
 
     def uptime_s(self):
@@ -47,6 +52,24 @@ class BadgeState:
         if name in SCREENS and name != self.screen:
             self.screen = name
             self.changed()
+            if self.on_screen is not None:
+                self.on_screen(name)
+
+    def show_notice(self, text, seconds):
+        """Show ``text`` full-screen for ``seconds``, then the current screen again."""
+        self.notice = text
+        self._notice_until_ms = ticks_add(ticks_ms(), int(seconds * 1000))
+        self.changed()
+
+    def notice_left_ms(self, now_ms):
+        """Milliseconds the notice stays up (0 once it is over; it is then dropped)."""
+        if self.notice is None:
+            return 0
+        left = ticks_diff(self._notice_until_ms, now_ms)
+        if left <= 0:
+            self.notice = None
+            return 0
+        return left
 
     def step_screen(self, step):
         index = SCREENS.index(self.screen) if self.screen in SCREENS else 0

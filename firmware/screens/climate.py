@@ -62,3 +62,9 @@ class ClimateScreen:
         self._degree.x = left + len(t_text) * cell
         self._unit_c.anchored_position = (left + len(t_text) * cell + 4 * _BIG, _T_Y)
         self._humidity.anchored_position = ((WIDTH - len(rh_text) * cell) // 2, _RH_Y)
+
+    def margins(self):
+        """Blank px (left, top, right, bottom) for the burn-in shift. The top line
+        spans the width; the humidity line's glyphs (digits, "%RH") leave the last
+        rows of their cells blank, so the screen may move down by one pixel."""
+        return (0, 0, 0, 1)

@@ -35,3 +35,8 @@ class StatusScreen:
         )
         for line, value in zip(self._lines, values):
             set_text(line, value)
+
+    def margins(self):
+        """Blank px (left, top, right, bottom): lines may span the width; 2 px above
+        the first cell and below the last."""
+        return (0, 2, 0, 2)

@@ -39,3 +39,82 @@ def degree_sign(x, y, scale=1):
     group = displayio.Group(x=x, y=y, scale=scale)
     group.append(displayio.TileGrid(ring, pixel_shader=_palette))
     return group
+
+
+def full_screen_bitmap():
+    """A preallocated 128x64 two-colour bitmap and the TileGrid that shows it."""
+    bitmap = displayio.Bitmap(WIDTH, HEIGHT, 2)
+    return bitmap, displayio.TileGrid(bitmap, pixel_shader=_palette)
+
+
+def box_margins(boxes):
+    """Blank px (left, top, right, bottom) around ``boxes`` of (x, y, width, height)."""
+    if not boxes:
+        return (WIDTH, HEIGHT, WIDTH, HEIGHT)
+    x0 = min([b[0] for b in boxes])
+    y0 = min([b[1] for b in boxes])
+    x1 = max([b[0] + b[2] for b in boxes])
+    y1 = max([b[1] + b[3] for b in boxes])
+    return (max(0, x0), max(0, y0), max(0, WIDTH - x1), max(0, HEIGHT - y1))
+
+
+def wrap(text, columns, max_lines):
+    """``text`` broken into at most ``max_lines`` lines of ``columns`` characters,
+    at spaces where possible; the last line ends in "..." when text is left over."""
+    lines = []
+    rest = text.strip()
+    while rest and len(lines) < max_lines:
+        if len(rest) <= columns:
+            lines.append(rest)
+            rest = ""
+            break
+        cut = rest.rfind(" ", 0, columns + 1)
+        if cut <= 0:
+            cut = columns
+        lines.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest and lines:
+        lines[-1] = lines[-1][:columns - 3] + "..."
+    return lines
+
+
+class TextBlock:
+    """Up to ``rows`` lines of text, each centred, the block centred on the screen."""
+
+    def __init__(self, rows, scale=1):
+        self.group = displayio.Group()
+        self._scale = scale
+        self._labels = [text(0, 0, scale=scale) for _ in range(rows)]
+        for widget in self._labels:
+            self.group.append(widget)
+        self._boxes = []
+
+    def set_lines(self, lines):
+        """Show ``lines`` (a list of str, at most ``rows``)."""
+        cell_w = CHAR_W * self._scale
+        cell_h = CHAR_H * self._scale
+        shown = lines[:len(self._labels)]
+        top = (HEIGHT - len(shown) * cell_h) // 2
+        boxes = []
+        for index, widget in enumerate(self._labels):
+            value = shown[index] if index < len(shown) else ""
+            set_text(widget, value)
+            if value:
+                width = len(value) * cell_w
+                x = (WIDTH - width) // 2
+                y = top + index * cell_h
+                widget.anchored_position = (x, y)
+                boxes.append((x, y, width, cell_h))
+        self._boxes = boxes
+
+    def margins(self):
+        return box_margins(self._boxes)
+
+
+def placeholder_lines(what, command, thing, example):
+    """The hint a screen shows before it has content, e.g. "no photo yet" and how to
+    send one; ``thing`` is left out when the line would not fit."""
+    target = "%s %s %s" % (command, thing or "THING", example)
+    if len(target) > WIDTH // CHAR_W:
+        target = "%s THING %s" % (command, example)
+    return ["no %s yet" % what, "", "python -m sim send", target]
