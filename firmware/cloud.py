@@ -31,6 +31,10 @@ SUBSCRIBED = (2, 3, 4)
 
 _ERR_NO_CONNECTION = 6
 _MAX_BACKOFF_S = 60
+# ERR14 hint 1: the module refused to try, its own backoff window is still open. The
+# badge then asks again this soon (s) instead of adding its own growing delay on top.
+_HINT_MODULE_BACKOFF = 1
+_MODULE_BACKOFF_RETRY_S = 5
 # Without an EVENT pin the session asks ``EVENT?`` this often (s) while connected.
 _QUERY_WITHOUT_PIN_S = 1.0
 
@@ -84,6 +88,13 @@ class CloudSession:
             except CommandTimeout as error:
                 self._log("cloud", "module not answering (%s)" % error)
                 self._set_link("no module")
+            except ModuleError as error:
+                self._set_link("offline")
+                if error.hint_code == _HINT_MODULE_BACKOFF:
+                    self._log("cloud", "%s; retrying in %d s" % (error, _MODULE_BACKOFF_RETRY_S))
+                    await _sleep(_MODULE_BACKOFF_RETRY_S)
+                    continue
+                self._log("cloud", "%s; retrying in %d s" % (error, self._backoff_s))
             except ExpressLinkError as error:
                 self._log("cloud", "%s; retrying in %d s" % (error, self._backoff_s))
                 self._set_link("offline")
@@ -119,7 +130,10 @@ class CloudSession:
         while True:
             wake.clear()
             await self._publish_outbox()
-            await self._handle_events()
+            if await self._handle_events():
+                # New content: let the display task draw it before the shadow report
+                # keeps the UART (and, while its bytes go out, the loop) busy.
+                await _sleep(0)
             if self._shadow is not None:
                 await self._shadow.sync(client)
             if len(self._outbox):
@@ -146,9 +160,15 @@ class CloudSession:
             self.published += 1
 
     async def _handle_events(self):
-        for event in await self._client.poll_events():
+        """Act on each queued event as it is read (a message is fetched before the
+        rest of the queue is); True if content arrived."""
+        fetched = False
+        while True:
+            event = await self._client.poll_event()
+            if event is None:
+                return fetched
             if event.id == MSG:
-                await self._fetch(event.param)
+                fetched = await self._fetch(event.param) or fetched
             elif event.id == CONLOST:
                 raise SessionEnded("connection lost")
             elif event.id == STARTUP:
@@ -167,12 +187,13 @@ class CloudSession:
     async def _fetch(self, index):
         message = await self._client.get(index)
         if message is None:  # the MSG event outlived a dropped message (OVERRUN)
-            return
+            return False
         suffix = None
         for topic_index, name in TOPICS:
             if topic_index == index:
                 suffix = name
         if suffix is None or self._on_message is None:
             self._log("cloud", "message on topic %d ignored" % index)
-            return
+            return False
         self._on_message(suffix, message.payload)
+        return True

@@ -8,10 +8,11 @@ that changed.
 
 import asyncio
 
-from adafruit_ticks import ticks_ms
+from adafruit_ticks import ticks_diff, ticks_ms
 
-# At most this many refreshes per second: a burst of changes costs one redraw.
-_MAX_FPS = 20
+# Refreshes are at least this far apart (ms): a burst of changes costs one redraw,
+# while a change after a quiet spell is drawn at once.
+_MIN_FRAME_MS = 50
 _TICK_S = 1.0
 _RETRY_S = 5
 
@@ -118,8 +119,11 @@ class DisplayController:
             state.dirty.clear()
             if self._care is not None:
                 self._care.update(ticks_ms())
+            drawn_ms = ticks_ms()
             if not self.draw():
                 await _wait_dirty(state, _RETRY_S)
                 continue
             await _wait_dirty(state, self._timeout_s())
-            await _sleep(1 / _MAX_FPS)
+            too_soon_ms = _MIN_FRAME_MS - ticks_diff(ticks_ms(), drawn_ms)
+            if too_soon_ms > 0:
+                await _sleep(too_soon_ms / 1000)

@@ -29,12 +29,21 @@ class _VirtualSelector(selectors.DefaultSelector):
     def __init__(self, loop):
         super().__init__()
         self._loop = loop
+        self._busy_turns = 0
 
     def select(self, timeout=None):
-        ready = super().select(0)
-        if ready or timeout == 0:
-            return ready
         loop = self._loop
+        if timeout == 0:
+            # Work is waiting; sockets are looked at before time may move (below),
+            # and every 16th busy turn so a chain of ready callbacks cannot starve them.
+            self._busy_turns += 1
+            if self._busy_turns & 15:
+                return []
+            return super().select(0)
+        self._busy_turns = 0
+        ready = super().select(0)
+        if ready:
+            return ready
         if loop.io_expected:
             # Someone waits for another process: give it real time, bounded.
             real = loop.io_grace_s if timeout is None else min(timeout, loop.io_grace_s)

@@ -236,6 +236,11 @@ def test_offline_readings_are_kept_and_published_in_order(make_badge):
     assert len(offline) == 9  # the readings of the outage...
     assert all(line["rx"] > 125 for line in offline)  # ...arrived after it, not during
     assert not [line for line in lines if 35 < line["rx"] < 125]
+    # The badge's backoff (at most 60 s) and the module's (at most 64 s, answered as
+    # ERR14 hint 1) run side by side, not one after the other: back within about
+    # the longer one plus a retry.
+    back_s = min(line["rx"] for line in offline)
+    assert back_s - 125 < 64 + 6, back_s
 
 
 def test_unreachable_endpoint_then_back(make_badge):
@@ -309,6 +314,20 @@ def test_no_module_keeps_sampling_and_says_so(make_badge):
     assert any("module not answering" in line for line in badge.console)
     assert badge.sensor.measurements >= readings_within(120)
     assert_golden("no_module", status_line(shots["no_module"]))
+
+
+def test_module_that_goes_silent_for_good_is_shown_and_sampling_goes_on(make_badge):
+    # No burn-in shift: the frame is compared at 100 s.
+    badge = make_badge(settings="BADGE_SHIFT_EVERY_S = 0\n", temperature_c=TEMPERATURE_C,
+                       humidity_rh=HUMIDITY_RH, thing="badge-7")
+    badge.at(20, lambda: badge.module.stop())  # powered off: not even RST helps
+    shots = {}
+    snapshot_at(badge, 100, shots, "silent")
+    badge.run(180)
+    assert_no_crash(badge)
+    assert any("module not answering" in line for line in badge.console)
+    assert badge.sensor.measurements >= readings_within(180)
+    assert_golden("no_module_badge-7", status_line(shots["silent"]))
 
 
 def test_hung_module_is_reset_through_its_rst_pin(make_badge):

@@ -134,10 +134,17 @@ class CommandChannel:
             await self._resync_locked()
 
     async def wait_ready(self, timeout_ms=15000):
-        """Retry ``AT`` until the module answers (after power-up); CommandTimeout if never."""
+        """Retry ``AT`` until the module answers (after power-up). A module still silent
+        after ``timeout_ms`` is hung: with a reset pin it gets one RST pulse and another
+        chance. CommandTimeout if it never answers."""
         async with self._lock:
-            if not await self._ping_until_locked(ticks_add(ticks_ms(), timeout_ms)):
-                raise CommandTimeout("module not ready after %d ms" % timeout_ms)
+            if await self._ping_until_locked(ticks_add(ticks_ms(), timeout_ms)):
+                return
+            if self._reset_pin is not None:
+                await self._hard_reset_locked()
+                if self._in_step:
+                    return
+            raise CommandTimeout("module not ready after %d ms" % timeout_ms)
 
     async def hard_reset(self):
         """Pulse RST low and wait until the module answers again (needs ``reset_pin``)."""

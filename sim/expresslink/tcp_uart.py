@@ -116,6 +116,8 @@ def parse_listen(listen):
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isdigit():
         raise ValueError("--listen wants HOST:PORT, got %r" % (listen,))
+    if int(port) > 65535:
+        raise ValueError("--listen: the port must be 0-65535, got %r" % (listen,))
     return host or "127.0.0.1", int(port)
 
 
