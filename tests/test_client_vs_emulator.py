@@ -41,12 +41,14 @@ class BusioUart:
     """The host end of a SerialLink as ``busio.UART(timeout=0)`` presents it.
 
     ``read(n)`` returns None when nothing has arrived (busio's way), never blocks.
-    ``written`` keeps every command line the host sent, for traffic assertions.
+    ``written`` keeps every command line the host sent (however many ``write`` calls
+    it took), for traffic assertions.
     """
 
     def __init__(self, end):
         self._end = end
         self.written = []
+        self._partial = b""
 
     @property
     def in_waiting(self):
@@ -58,7 +60,10 @@ class BusioUart:
 
     def write(self, buf):
         data = bytes(buf)
-        self.written.append(data)
+        self._partial += data
+        while b"\n" in self._partial:
+            line, self._partial = self._partial.split(b"\n", 1)
+            self.written.append(line + b"\n")
         return self._end.write(data)
 
     def reset_input_buffer(self):

@@ -18,6 +18,12 @@ _PING_ATTEMPTS = const(3)  # AT tries in one resync before a hardware reset
 _PIN_WAIT_STEP_MS = const(10)  # EVENT pin check interval while waiting for STARTUP
 _PING_RETRY_MS = const(100)  # pause between AT tries while the module boots
 _DRAIN_LIMIT = const(65536)  # most stray bytes discarded in one drain
+# busio.UART.write returns once everything but the last 32 bytes (the RP2040's
+# transmit FIFO) is on the wire, holding the whole loop meanwhile. Longer lines go
+# out 32 bytes at a time, with the loop free while each chunk drains: 32 bytes take
+# 2.78 ms at 115200 baud, the ExpressLink's fixed rate.
+_TX_CHUNK = const(32)
+_TX_CHUNK_S = 0.0028
 
 
 async def sleep_ms(ms):
@@ -194,6 +200,18 @@ class CommandChannel:
             waiting = uart.in_waiting
         return None
 
+    async def _send(self, line):
+        """Write ``line`` without holding the loop for more than one FIFO's worth."""
+        uart = self._uart
+        if len(line) <= _TX_CHUNK:
+            uart.write(line)
+            return
+        view = memoryview(line)
+        for start in range(0, len(line), _TX_CHUNK):
+            if start:
+                await asyncio.sleep(_TX_CHUNK_S)
+            uart.write(view[start:start + _TX_CHUNK])
+
     async def _exchange_locked(self, line, timeout_ms):
         exchange = self._exchange
         self._drain()
@@ -201,7 +219,7 @@ class CommandChannel:
         exchange.start(line, started, timeout_ms)
         last_rx = started
         try:
-            self._uart.write(line)
+            await self._send(line)
             self.commands += 1
             while True:
                 self._got_bytes = False
