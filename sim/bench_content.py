@@ -51,12 +51,18 @@ def _end_of_first_refresh(records, gap_s=0.005):
     return end
 
 
-def measure(drive, trials=5):
-    """{kind: [(latency_s, floor_s)]} over ``trials`` deliveries of each kind."""
+def measure(drive, trials=5, settings=None):
+    """{kind: [(latency_s, floor_s)]} over ``trials`` deliveries of each kind.
+
+    ``settings``: settings.toml text for the badge (default: the template's)."""
     from sim.badge import VirtualBadge
     from sim.deploy import write_settings_template
 
-    write_settings_template(drive)
+    if settings is None:
+        write_settings_template(drive)
+    else:
+        drive.mkdir(parents=True, exist_ok=True)
+        (drive / "settings.toml").write_text(settings)
     badge = VirtualBadge(drive_dir=drive)
     results = {"photo": [], "qr": [], "name": []}
 
@@ -85,18 +91,21 @@ def measure(drive, trials=5):
     return results
 
 
-def report(out=print, trials=5):
+def report(out=print, trials=5, poll_ms=None):
+    settings = None if poll_ms is None else "BADGE_POLL_MS = %d\n" % poll_ms
+    label = "default settings" if poll_ms is None else "BADGE_POLL_MS = %d" % poll_ms
+    out("content latency (%s):" % label)
     with tempfile.TemporaryDirectory() as tmp:
-        results = measure(Path(tmp) / "drive", trials)
+        results = measure(Path(tmp) / "drive", trials, settings)
     for kind in ("photo", "qr", "name"):
         pairs = results[kind]
         if not pairs:
-            out("%s: no measurement (the badge did not show the content)" % kind)
+            out("  %s: no measurement (the badge did not show the content)" % kind)
             continue
         latencies = [p[0] for p in pairs]
         floor = pairs[0][1]
         median = statistics.median(latencies)
-        out("%s: publish to last pixel %.1f ms median, %.1f ms max (%d sends); floor "
+        out("  %s: publish to last pixel %.1f ms median, %.1f ms max (%d sends); floor "
             "%.1f ms (UART %.1f ms + full frame %.1f ms): %.2fx median, %.2fx max "
             "(goal <= 1.5x)" % (kind, median * 1e3, max(latencies) * 1e3, len(pairs),
                                 floor * 1e3, (floor - FULL_FRAME_S) * 1e3,
@@ -106,3 +115,4 @@ def report(out=print, trials=5):
 
 if __name__ == "__main__":
     report()
+    report(poll_ms=10)

@@ -72,6 +72,7 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         self.errors = []
         selector = _VirtualSelector(self) if clock.virtual else None
         super().__init__(selector)
+        self.time = clock.now  # asyncio asks for the time several times per turn
         self.set_exception_handler(self._record_error)
         clock.stalls.namer = step_name
 

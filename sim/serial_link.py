@@ -116,13 +116,29 @@ class SerialEnd:
         chunk = self._rx[0]
         return (chunk[0] + chunk[2] * self._link.byte_ns) / 1e9
 
-    async def wait_readable(self):
-        """Wait (on the simulator's clock) until at least one byte has arrived."""
-        while self.in_waiting == 0:
+    def burst_end_s(self):
+        """When the last byte now on the wire arrives (s), or None when nothing is."""
+        if not self._rx:
+            return None
+        chunk = self._rx[-1]
+        return (chunk[0] + (len(chunk[1]) - 1) * self._link.byte_ns) / 1e9
+
+    def _burst_pending(self):
+        due = self.burst_end_s()
+        return due is not None and self._link.clock.now() < due - _EARLY_NS / 1e9
+
+    async def wait_readable(self, whole_burst=False):
+        """Wait (on the simulator's clock) until at least one byte has arrived.
+
+        ``whole_burst``: wait on until every byte now on the wire has arrived (one
+        wake-up per burst instead of one per byte, for a reader that only acts on
+        whole lines).
+        """
+        while self.in_waiting == 0 or (whole_burst and self._burst_pending()):
             loop = asyncio.get_running_loop()
             waiter = loop.create_future()
             self._rx_waiter = waiter
-            due = self.next_arrival_s()
+            due = self.burst_end_s() if whole_burst else self.next_arrival_s()
             timer = loop.call_at(due, _resolve, waiter) if due is not None else None
             try:
                 await waiter

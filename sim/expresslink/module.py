@@ -215,7 +215,7 @@ class ExpressLinkModule:
         while True:
             item = None if self._input_ignored() else assembler.next_item()
             if item is None:
-                await self.uart.wait_readable()
+                await self.uart.wait_readable(whole_burst=True)
                 data = self.uart.read()
                 if not self._input_ignored():
                     assembler.feed(data)
