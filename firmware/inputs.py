@@ -16,10 +16,6 @@ import keypad
 POLL_MS = 25
 
 
-async def _sleep(seconds):
-    await asyncio.sleep(seconds)
-
-
 class InputPoller:
     def __init__(self, keys, event_pin, on_press, module_event, poll_ms=POLL_MS):
         self._keys = keys
@@ -42,6 +38,10 @@ class InputPoller:
             self.module_event.set()
 
     async def run(self):
+        # A plain ``await asyncio.sleep`` (no wrapper) is fine on the badge: only
+        # passing the sleep itself to gather/wait_for/create_task is not.
+        sleep = asyncio.sleep
+        poll_s = self._poll_s
         while True:
             self.poll()
-            await _sleep(self._poll_s)
+            await sleep(poll_s)

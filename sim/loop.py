@@ -104,7 +104,10 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         try:
             callback(*args)
         finally:
-            stalls.end_step()
+            if stalls._step is None:  # the usual case: nothing blocked
+                stalls.steps += 1
+            else:
+                stalls.end_step()
 
     # -- errors ---------------------------------------------------------------------
     def _record_error(self, loop, context):
