@@ -202,6 +202,9 @@ class FirmwareRuntime:
         self._patches.set(os, "getenv", self._getenv(os.getenv))
         if self.world.clock.virtual:
             self._time_patches()
+            from sim.loop import sleep as one_turn_sleep
+
+            self._patches.set(asyncio, "sleep", one_turn_sleep)
         self._quiet_displayio()
         self._display_bus_as_on_circuitpython()
         self.drive_dir.mkdir(parents=True, exist_ok=True)

@@ -144,3 +144,58 @@ def test_uart_shim_write_blocks_beyond_fifo_and_read_times_out(make_badge):
     assert result["write_s"] == pytest.approx(uart_wire_time_s(100), rel=1e-3)
     assert result["read"] is None
     assert result["read_s"] == pytest.approx(0.5, rel=1e-3)
+
+
+def test_one_turn_sleep_keeps_asyncio_semantics():
+    """The simulator's sleep resumes a task in the timer's turn; results, cancellation,
+    wait_for timeouts and the order of simultaneous sleepers are as with asyncio's."""
+    from sim.loop import sleep
+
+    clock = VirtualClock()
+    order = []
+
+    async def sleeper(name, delay):
+        value = await sleep(delay, name)
+        order.append((value, clock.now()))
+
+    async def scenario():
+        await asyncio.gather(sleeper("b", 2.0), sleeper("a", 1.0), sleeper("c", 2.0))
+        victim = asyncio.ensure_future(sleep(10))
+        await sleep(0.5)
+        victim.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await victim
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(sleep(5), 1)
+        return clock.now()
+
+    assert run(clock, scenario()) == pytest.approx(3.5)
+    assert order == [("a", pytest.approx(1.0)), ("b", pytest.approx(2.0)),
+                     ("c", pytest.approx(2.0))]
+    assert clock.stalls.steps > 0
+
+
+def test_one_turn_sleep_takes_one_loop_turn_per_wake():
+    from sim.loop import sleep
+
+    clock = VirtualClock()
+    loop = SimEventLoop(clock)
+    turns = {"n": 0}
+    original = loop._run_once
+
+    def counting_run_once():
+        turns["n"] += 1
+        original()
+
+    loop._run_once = counting_run_once
+
+    async def poller(sleep_fn):
+        for _ in range(100):
+            await sleep_fn(0.025)
+
+    loop.run_until_complete(poller(sleep))
+    one_turn = turns["n"]
+    turns["n"] = 0
+    loop.run_until_complete(poller(asyncio.sleep))
+    loop.close()
+    assert one_turn <= 105 < turns["n"]
