@@ -223,6 +223,39 @@ def test_qr_codes_decode_from_the_panel(make_badge, text):
     assert reported(badge)["qr"] == text
 
 
+def _text_of(unit, size):
+    """A text of exactly ``size`` UTF-8 bytes from ``unit`` characters, padded with
+    ASCII digits where the unit's byte width does not divide ``size``."""
+    width = len(unit.encode("utf-8"))
+    text = unit * (size // width)
+    return text + "0123"[: size - len(text.encode("utf-8"))]
+
+
+# Byte lengths at every change of version, level or scale, up to the maximum.
+SWEEP_SIZES = (1, 2, 7, 8, 14, 15, 17, 18, 32, 33, 61, 62, 98, 99, 130, 131, 180, 181, 230)
+SWEEP_UNITS = {"ascii": "a", "latin": "\u00e9", "cjk": "\u8a9e", "emoji": "\U0001f389"}
+
+
+def test_qr_sweep_of_lengths_and_character_sets_decodes_from_the_panel(make_badge):
+    """Every length class the badge accepts, in four UTF-8 widths, one badge run: each
+    code is delivered through the module, drawn, and decoded from the framebuffer."""
+    texts = [_text_of(unit, size) for unit in SWEEP_UNITS.values() for size in SWEEP_SIZES]
+    for text in texts:
+        assert 1 <= len(text.encode("utf-8")) <= 230
+
+    async def steps(url, badge, shots):
+        await sleep_until(badge.clock, 4)
+        for index, text in enumerate(texts):
+            await deliver(url, THING, "qr", text)
+            await sleep_until(badge.clock, 4.5 + index * 0.5)
+            shots[index] = decode_panel(badge)
+
+    badge, shots = run_with(make_badge, steps, 5 + len(texts) * 0.5)
+    for index, text in enumerate(texts):
+        assert [code for _, code in shots[index]] == [text.encode("utf-8")], (
+            "%d bytes of %r" % (len(text.encode("utf-8")), text[:8]))
+
+
 def test_placeholders_say_how_to_send_content(make_badge):
     async def steps(url, badge, shots):
         await sleep_until(badge.clock, 4)
