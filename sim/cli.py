@@ -11,35 +11,30 @@ import tempfile
 from pathlib import Path
 
 
-def _positive_float(text):
+def _number(text, low=None, high=None, what="a value"):
+    """argparse type: a float, optionally within [low, high], or a clear refusal."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError("%r is not a number" % text) from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise argparse.ArgumentTypeError("%s is %s..%s, got %s" % (what, low, high, text))
+    return value
+
+
+def _positive_float(text):
+    value = _number(text)
     if value <= 0:
         raise argparse.ArgumentTypeError("must be greater than 0, got %s" % text)
     return value
 
 
 def _humidity(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a number" % text) from None
-    if not 0 <= value <= 100:
-        raise argparse.ArgumentTypeError("relative humidity is 0..100 %%, got %s" % text)
-    return value
+    return _number(text, 0, 100, "relative humidity (%)")
 
 
 def _temperature(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a number" % text) from None
-    if not -40 <= value <= 125:
-        raise argparse.ArgumentTypeError(
-            "the SHT31-D measures -40..125 deg C, got %s" % text)
-    return value
+    return _number(text, -40, 125, "what the SHT31-D measures (deg C)")
 
 
 def _add_run_options(parser):

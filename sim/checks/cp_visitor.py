@@ -5,8 +5,8 @@ import re
 from dataclasses import dataclass
 
 from sim.checks import cp_rules as R
+from sim.checks.import_graph import is_import_guard as _is_guarded
 
-_GUARD_EXCEPTIONS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 _CONVERSION_WIDTH = re.compile(r"\{[^{}]*![rsa]:[^{}]+\}")
 # Counted repetition a{2} / a{1,3}, named groups, lookahead / lookbehind.
 _REGEX_UNSUPPORTED = re.compile(r"(?<!\\)\{\d+(,\d*)?\}|\(\?P|\(\?=|\(\?!|\(\?<")
@@ -24,19 +24,6 @@ class Finding:
 
     def __str__(self):
         return f"{self.path}:{self.line}:{self.col}: [{self.rule}] {self.message}"
-
-
-def _is_guarded(node):
-    """True for a ``try`` whose handlers catch ImportError (or anything wider)."""
-    if not isinstance(node, ast.Try):
-        return False
-    for handler in node.handlers:
-        if handler.type is None:
-            return True
-        types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-        if any(isinstance(t, ast.Name) and t.id in _GUARD_EXCEPTIONS for t in types):
-            return True
-    return False
 
 
 def _imported_module(stmt):

@@ -45,7 +45,10 @@ def badge_modules(root):
     return modules
 
 
-def _guarded(node):
+def is_import_guard(node):
+    """True for a ``try`` whose handlers catch ImportError (or anything wider)."""
+    if not isinstance(node, ast.Try):
+        return False
     for handler in node.handlers:
         if handler.type is None:
             return True
@@ -63,7 +66,7 @@ def _import_nodes(statements):
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         elif isinstance(node, ast.Try):
-            if not _guarded(node):
+            if not is_import_guard(node):
                 yield from _import_nodes(node.body)
             for handler in node.handlers:
                 yield from _import_nodes(handler.body)

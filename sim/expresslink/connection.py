@@ -122,13 +122,17 @@ class Connection:
         self.lose(reason)
 
     # -- commands -------------------------------------------------------------------------
-    async def cmd_connect(self, cmd):
+    def _check_may_connect(self, cmd):
+        """CONNECT and CONNECT! refuse a parameter, CONFMODE and a running CONNECT!."""
         module = self.module
         module.require_no_param(cmd)
         if module.confmode:
             raise ModuleError(ERR_NOT_ALLOWED, "CONFMODE active")
         if self.async_connect:
             raise ModuleError(ERR_NOT_ALLOWED, "CONNECT! in progress")
+
+    async def cmd_connect(self, cmd):
+        self._check_may_connect(cmd)
         if self.connected:
             return ok_line("1 CONNECTED")
         hint, detail = await self.attempt()
@@ -138,11 +142,7 @@ class Connection:
 
     async def cmd_connect_async(self, cmd):
         module = self.module
-        module.require_no_param(cmd)
-        if module.confmode:
-            raise ModuleError(ERR_NOT_ALLOWED, "CONFMODE active")
-        if self.async_connect:
-            raise ModuleError(ERR_NOT_ALLOWED, "CONNECT! in progress")
+        self._check_may_connect(cmd)
         if self.connected:
             module.queue_event(EVENT_CONNECT, 0)
             return ok_line()
