@@ -146,14 +146,21 @@ def run_send(args):
                                                    args.dither, args.invert)
             if args.preview:
                 preview.save(args.preview)
-            what = "photo %s (%s)" % (args.value, _describe(info))
+            size = info.get("source_size") or ("?", "?")
+            what = "photo %s (%s %sx%s, %s, %s dither%s, %d of 8192 pixels lit)" % (
+                args.value, info.get("source_format") or "image", size[0], size[1],
+                info["mode"], info["dither"], ", inverted" if info["invert"] else "",
+                info["lit_pixels"])
         elif args.kind == "qr":
             payload, info = qr_payload(args.value)
             if args.preview:
                 from sim.content.payloads import qr_image
 
                 qr_image(args.value).save(args.preview)
-            what = "QR text (%s)" % _describe(info)
+            what = ("QR text of %d bytes (version %d, level %s, %d px per module, "
+                    "%dx%d px with the quiet zone; at most %d bytes fit)"
+                    % (info["bytes"], info["version"], info["level"], info["scale"],
+                       info["size_px"], info["size_px"], info["max_bytes"]))
         else:
             payload, info = name_payload(args.value)
             what = "name %r" % payload
@@ -170,10 +177,3 @@ def run_send(args):
     if args.preview:
         print("preview: %s" % args.preview)
     return 0
-
-
-def _describe(info):
-    if not isinstance(info, dict):
-        return str(info)
-    return ", ".join("%s %s" % (key, value) for key, value in sorted(info.items())
-                     if not isinstance(value, (dict, list, tuple, bytes)) and key != "layout")
