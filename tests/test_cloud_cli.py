@@ -222,3 +222,62 @@ def test_expresslink_on_a_port_in_use_fails_cleanly(broker):
     assert result.returncode == 1
     assert "cannot listen on " + in_use in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_send_delivers_each_kind_and_says_what_it_sent(broker, tmp_path):
+    """send photo/qr/name publish exactly the payload the badge decodes; each prints
+    what it sent and its size, and the photo preview is written."""
+    from PIL import Image
+
+    from firmware.photo_format import decode_photo
+
+    picture = tmp_path / "pic.png"
+    Image.radial_gradient("L").resize((200, 100)).save(picture)
+    subscriber = Subscriber(broker, "badge/cli-7/#")
+    try:
+        done = sim("send", "photo", "cli-7", str(picture), "--fill", "--dither",
+                   "ordered", "--preview", str(tmp_path / "preview.png"),
+                   "--broker", broker)
+        assert done.returncode == 0, done.stderr
+        assert "sent photo %s (PNG 200x100, fill, ordered dither" % picture in done.stdout
+        assert "1392 bytes on badge/cli-7/photo" in done.stdout
+        topic, payload = subscriber.messages.get(timeout=5)
+        frame = bytearray(1024)
+        decode_photo(payload, frame)  # raises on any fault
+        preview = Image.open(tmp_path / "preview.png").convert("1")
+        assert preview.size == (128, 64)
+
+        done = sim("send", "qr", "cli-7", "https://example.org/talks/42", "--broker",
+                   broker)
+        assert done.returncode == 0, done.stderr
+        assert "QR text of 28 bytes (version 4, level H" in done.stdout
+        assert subscriber.messages.get(timeout=5) == (
+            "badge/cli-7/qr", b"https://example.org/talks/42")
+
+        done = sim("send", "name", "cli-7", "  Grace Hopper ", "--broker", broker)
+        assert done.returncode == 0, done.stderr
+        assert "sent name 'Grace Hopper' to cli-7: 12 bytes" in done.stdout
+        assert subscriber.messages.get(timeout=5) == ("badge/cli-7/name", b"Grace Hopper")
+    finally:
+        subscriber.stop()
+
+
+@pytest.mark.parametrize("kind, value, says", [
+    ("photo", "README.md", "not an image"),
+    ("photo", "no-such-file.jpg", "no such file"),
+    ("qr", "x" * 231, "231 bytes of UTF-8; the badge shows at most 230 bytes"),
+    ("name", "y" * 22, "at most 21 fit on one line"),
+    ("name", "   ", "empty"),
+])
+def test_send_refuses_bad_content_before_publishing(broker, kind, value, says):
+    subscriber = Subscriber(broker, "badge/cli-8/#")
+    try:
+        done = sim("send", kind, "cli-8", value, "--broker", broker)
+        assert done.returncode == 1
+        assert says in done.stderr
+        assert "Traceback" not in done.stderr
+        assert done.stdout == ""
+        with pytest.raises(queue.Empty):
+            subscriber.messages.get(timeout=0.5)
+    finally:
+        subscriber.stop()
