@@ -81,9 +81,17 @@ class ContentManager:
         except ValueError as why:  # PhotoError and UnicodeError are ValueErrors
             self.reject(kind, str(why), source)
             return False
+        if data is None:
+            # The same content again (a retained message on reconnect): nothing to
+            # store, and the screen stays as the user left it.
+            self._log("content", "%s from %s unchanged" % (kind, source))
+            if self.error is not None:
+                self.error = None
+                self._changed()
+            return True
         self._log("content", "%s from %s shown" % (kind, source))
         self.error = None
-        if self._store is not None and data is not None:
+        if self._store is not None:
             self._store.save(kind, data)
         self._state.show_screen(kind)
         self._changed()
@@ -110,6 +118,8 @@ class ContentManager:
 
     def _take_photo(self, payload):
         binary, raster = decode_photo_binary(payload)
+        if stored_crc(binary) == self.photo_crc:
+            return None
         self._put_photo(binary, raster)
         return binary
 

@@ -122,6 +122,7 @@ def run_watch(args):
 
 
 async def _publish(broker_url, topic, payload):
+    """QoS 1 and retained: a badge that is offline gets the content when it subscribes."""
     import os
 
     from sim.cloud.mqtt_link import MqttCloudLink
@@ -129,7 +130,7 @@ async def _publish(broker_url, topic, payload):
     link = MqttCloudLink(broker_url)
     await link.connect("sim-send-%d" % os.getpid())
     try:
-        await link.publish(topic, payload, qos=1)
+        await link.publish(topic, payload, qos=1, retain=True)
     finally:
         await link.disconnect()
 

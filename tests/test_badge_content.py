@@ -385,3 +385,26 @@ def test_good_content_clears_the_reported_error(make_badge):
     badge, shots = run_with(make_badge, steps, 9)
     assert "UTF-8" in shots["error"]
     assert "error" not in reported(badge)
+
+
+def test_content_sent_while_the_badge_is_offline_arrives_when_it_subscribes(make_badge):
+    """send publishes retained: a badge that was not subscribed yet gets the name once
+    it is; the same content again after a reconnect changes nothing on screen."""
+    async def steps(url, badge, shots):
+        await deliver(url, THING, "name", "Early Bird")  # before CONNECT and SUBSCRIBE
+        await sleep_until(badge.clock, 12)
+        shots["first"] = frame(badge)
+        badge.press("B")  # on to the photo screen
+        await sleep_until(badge.clock, 13)
+        shots["moved"] = frame(badge)
+        badge.module.drop_connection()  # reconnect: the broker hands the name again
+        await sleep_until(badge.clock, 40)
+        shots["after"] = frame(badge)
+
+    badge, shots = run_with(make_badge, steps, 41)
+    console = "\n".join(badge.console)
+    assert "name from badge/badge-1/name shown" in console
+    assert "name from badge/badge-1/name unchanged" in console
+    assert console.count("cloud: connected as") >= 2
+    assert shots["first"] != shots["moved"]
+    assert shots["after"] == shots["moved"]

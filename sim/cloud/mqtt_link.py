@@ -152,20 +152,23 @@ class MqttCloudLink(CloudLink):
             await asyncio.gather(self._reader_task, return_exceptions=True)
 
     # -- messages -----------------------------------------------------------------
-    async def publish(self, topic, payload, qos=0):
-        """Send one message (QoS 0 or 1); QoS 1 returns when the PUBACK has arrived."""
+    async def publish(self, topic, payload, qos=0, retain=False):
+        """Send one message (QoS 0 or 1); QoS 1 returns when the PUBACK has arrived.
+
+        ``retain``: the broker keeps it as the topic's last message and hands it to
+        every later subscriber."""
         if qos not in (0, 1):
             raise ValueError("QoS must be 0 or 1, got " + repr(qos))
         if isinstance(payload, str):
             payload = payload.encode("utf-8")
         self._require_connected()
         if qos == 0:
-            self._send(codec.publish_packet(topic, payload))
+            self._send(codec.publish_packet(topic, payload, retain=retain))
             await self._drain()
             return
         packet_id, answer = self._expect_ack()
         try:
-            self._send(codec.publish_packet(topic, payload, 1, packet_id))
+            self._send(codec.publish_packet(topic, payload, 1, packet_id, retain=retain))
             await self._drain()
             await self._answer_or_lost(answer, "PUBACK")
         finally:

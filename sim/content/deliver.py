@@ -25,8 +25,11 @@ def content_topic(thing, kind):
     return "badge/%s/%s" % (thing, kind)
 
 
-async def deliver(broker_url, thing, kind, payload):
+async def deliver(broker_url, thing, kind, payload, retain=True):
     """Publish ``payload`` (str: sent as UTF-8; bytes: as they are) for ``thing``.
+
+    Retained by default: the broker keeps the latest content of each kind for each
+    badge, so a badge that is offline now gets it when it next subscribes.
 
     Returns the number of payload bytes sent. Raises CloudError when the broker cannot
     be reached, ValueError for an unknown kind.
@@ -36,7 +39,7 @@ async def deliver(broker_url, thing, kind, payload):
     link = MqttCloudLink(broker_url)
     await link.connect("sim-deliver-%d-%d" % (os.getpid(), next(_clients)))
     try:
-        await link.publish(topic, data, qos=1)
+        await link.publish(topic, data, qos=1, retain=retain)
     finally:
         await link.disconnect()
     return len(data)
