@@ -109,7 +109,7 @@ class Badge:
             self.twin = ShadowTwin(self.content, log)
             self.cloud = CloudSession(client, self.state, self.outbox, log,
                                       self.cloud_wake, on_message=self.on_message,
-                                      event_pin=hw.event_pin is not None, shadow=self.twin)
+                                      event_pin=hw.event_pin, shadow=self.twin)
         if hw.display is not None:
             self._build_display(hw.display)
         else:

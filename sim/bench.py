@@ -88,7 +88,7 @@ def report(duration_s=600.0, out=print, cloud=True, content=True):
         runs = [speed(tmp / ("speed%d" % i), duration_s) for i in range(3)]
         s = max(runs, key=lambda run: run["ratio"])
         out("virtual time: %.0f simulated s in %.3f wall s = %.0fx real time, best of 3 "
-            "(%s; goal >= 1000x; %d loop steps, most of them the 25 ms input poll)"
+            "(%s; goal >= 1000x; %d loop steps, most of them the 20 ms input poll)"
             % (s["simulated_s"], s["wall_s"], s["ratio"],
                ", ".join("%.0fx" % run["ratio"] for run in runs), s["loop_steps"]))
         st = stalls(tmp / "stalls", duration_s)

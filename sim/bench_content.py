@@ -72,8 +72,10 @@ def measure(drive, trials=5, settings=None):
             await asyncio.sleep(0.05)
         await asyncio.sleep(2.0)
         for index, (kind, payload) in enumerate(_payloads(trials)):
-            # Spread the phase against the badge's 25 ms input poll and 10 s sampling.
-            await asyncio.sleep(1.3 + 0.0071 * index)
+            # Spread the sends evenly over the phase of the badge's input poll
+            # (0.7 ms steps cover 25 ms in 36 sends; 20 ms by default) and away from
+            # its 10 s sampling.
+            await asyncio.sleep(1.3 + 0.0007 * index)
             start = badge.clock.now()
             logged = len(badge.i2c.log)
             await deliver(url, badge.thing, kind, payload)
@@ -91,7 +93,7 @@ def measure(drive, trials=5, settings=None):
     return results
 
 
-def report(out=print, trials=5, poll_ms=None):
+def report(out=print, trials=12, poll_ms=None):
     settings = None if poll_ms is None else "BADGE_POLL_MS = %d\n" % poll_ms
     label = "default settings" if poll_ms is None else "BADGE_POLL_MS = %d" % poll_ms
     out("content latency (%s):" % label)
