@@ -2,18 +2,18 @@
 
 CircuitPython has no pin interrupts for Python code. ``keypad`` scans the buttons in
 the background and queues presses, and the EVENT pin is a plain level, so a single
-task polls both every ``poll_ms`` (settings.toml ``BADGE_POLL_MS``, default 20 ms) and
+task polls both every ``poll_ms`` (settings.toml ``BADGE_POLL_MS``, default 25 ms) and
 turns what it sees into calls and flags: a press calls ``on_press(key_number)``; a high
 EVENT pin sets ``module_event`` for the cloud session. The period bounds how long a
 message waits in the module before the badge fetches it; each look costs a wake-up of
-the loop (50 a second at 20 ms). One poller serves every input.
+the loop (40 a second at 25 ms). One poller serves every input.
 """
 
 import asyncio
 
 import keypad
 
-POLL_MS = 20
+POLL_MS = 25
 
 
 class InputPoller:

@@ -13,7 +13,7 @@ _INTEGERS = (
     ("BADGE_I2C_HZ", "i2c_hz", 400_000, 10_000, 1_000_000),
     ("BADGE_CONTRAST", "contrast", 255, 0, 255),
     ("BADGE_OUTBOX_SIZE", "outbox_size", 64, 1, 1024),
-    ("BADGE_POLL_MS", "poll_ms", 20, 5, 200),
+    ("BADGE_POLL_MS", "poll_ms", 25, 5, 200),
     # OLED burn-in care: dim after this many idle seconds (0 = never), to this contrast;
     # shift the picture by a pixel every so many seconds (0 = never).
     ("BADGE_DIM_AFTER_S", "dim_after_s", 300, 0, 86400),

@@ -73,7 +73,7 @@ def measure(drive, trials=5, settings=None):
         await asyncio.sleep(2.0)
         for index, (kind, payload) in enumerate(_payloads(trials)):
             # Spread the sends evenly over the phase of the badge's input poll
-            # (0.7 ms steps cover 25 ms in 36 sends; 20 ms by default) and away from
+            # (0.7 ms steps cover 25 ms, the default, in 36 sends) and away from
             # its 10 s sampling.
             await asyncio.sleep(1.3 + 0.0007 * index)
             start = badge.clock.now()

@@ -71,6 +71,7 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         self.io_grace_s = io_grace_s
         self.idle_forever = False
         self.errors = []
+        self._caught = None  # while a sleep's timer wakes its task
         selector = _VirtualSelector(self) if clock.virtual else None
         super().__init__(selector)
         self.time = clock.now  # asyncio asks for the time several times per turn
@@ -92,6 +93,10 @@ class SimEventLoop(asyncio.SelectorEventLoop):
 
     # -- per-step stall measurement ------------------------------------------------
     def call_soon(self, callback, *args, context=None):
+        caught = self._caught
+        if caught is not None:  # a sleep's future waking its task: see _wake_sleeper
+            caught.append((callback, args, context))
+            return None
         return super().call_soon(self._measured, callback, *args, context=context)
 
     def call_at(self, when, callback, *args, context=None):
@@ -99,12 +104,21 @@ class SimEventLoop(asyncio.SelectorEventLoop):
             return super().call_at(when, callback, *args, context=context)
         return super().call_at(when, self._measured, callback, *args, context=context)
 
-    def _measured_now(self, callback, *args, context=None):
-        """Run ``callback`` as a step of its own, inside the current turn."""
-        if context is None:
-            self._measured(callback, *args)
-        else:
-            context.run(self._measured, callback, *args)
+    def _wake_sleeper(self, future, result):
+        """A sleep's timer: set the result and run the sleeper's wake-up right here
+        (as a measured step of its own) instead of in the next turn."""
+        if future.done():
+            return
+        self._caught = caught = []
+        try:
+            future.set_result(result)  # the future calls call_soon: caught below
+        finally:
+            self._caught = None
+        for callback, args, context in caught:
+            if context is None:
+                self._measured(callback, *args)
+            else:
+                context.run(self._measured, callback, *args)
 
     def _measured(self, callback, *args):
         stalls = self.clock.stalls
@@ -123,66 +137,26 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         self.default_exception_handler(context)
 
 
-class _SleepFuture(asyncio.Future):
-    """The future behind the simulator's ``asyncio.sleep``: when its timer fires it
-    resumes the sleeping task at once, in the same turn of the loop.
-
-    CPython's own sleep sets a plain future's result from the timer, and the future
-    then schedules the task's wake-up for the *next* turn: two turns of the loop per
-    sleep. A badge that polls its inputs every 25 ms spends most of a virtual-time run
-    doing exactly that, so one turn instead of two nearly doubles the simulator's
-    speed. Order and timing of everything else are unchanged.
-    """
-
-    def __init__(self, loop):
-        super().__init__(loop=loop)
-        self._waiters = []
-        self._timer = None
-
-    def add_done_callback(self, fn, *, context=None):
-        if self.done():
-            super().add_done_callback(fn, context=context)
-        else:
-            self._waiters.append((fn, context))
-
-    def remove_done_callback(self, fn):
-        before = len(self._waiters)
-        self._waiters = [w for w in self._waiters if w[0] is not fn]
-        return before - len(self._waiters) + super().remove_done_callback(fn)
-
-    def cancel(self, msg=None):
-        if not super().cancel(msg=msg):
-            return False
-        if self._timer is not None:
-            self._timer.cancel()
-        loop = self.get_loop()
-        for fn, context in self._waiters:
-            loop.call_soon(fn, self, context=context)
-        self._waiters = []
-        return True
-
-    def _fire(self, result):
-        if self.done():
-            return
-        self.set_result(result)
-        waiters, self._waiters = self._waiters, []
-        loop = self.get_loop()
-        for fn, context in waiters:
-            loop._measured_now(fn, self, context=context)
-
-
 async def sleep(delay, result=None):
-    """``asyncio.sleep`` for the simulator's loop (see _SleepFuture)."""
+    """``asyncio.sleep`` for the simulator's loop: the task resumes in the turn its
+    timer fires.
+
+    CPython's own sleep sets a future's result from the timer, and the future then
+    schedules the task's wake-up for the *next* turn of the loop: two turns per sleep.
+    A badge that polls its inputs every 20 ms spends most of a virtual-time run doing
+    exactly that, so one turn instead of two makes the simulator much faster. Order
+    and timing of everything else are unchanged.
+    """
     loop = asyncio.get_running_loop()
     if delay <= 0 or not isinstance(loop, SimEventLoop):
         return await _ASYNCIO_SLEEP(delay, result)
-    future = _SleepFuture(loop)
-    future._timer = asyncio.SelectorEventLoop.call_at(loop, loop.time() + delay,
-                                                      future._fire, result)
+    future = loop.create_future()
+    timer = asyncio.SelectorEventLoop.call_at(loop, loop.time() + delay,
+                                              loop._wake_sleeper, future, result)
     try:
         return await future
     finally:
-        future._timer.cancel()
+        timer.cancel()
 
 
 def step_name(callback):
