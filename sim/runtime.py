@@ -346,7 +346,11 @@ class FirmwareRuntime:
 
 
 class _ConsoleTee:
-    """A stdout replacement that keeps the badge's console lines (and echoes them)."""
+    """A stdout replacement that keeps the badge's console lines (and echoes them).
+
+    A long real-time run keeps only its last ``_KEEP_LINES`` lines (about 1 MB)."""
+
+    _KEEP_LINES = 20000
 
     def __init__(self, lines, echo):
         self._lines = lines
@@ -360,6 +364,8 @@ class _ConsoleTee:
         while "\n" in self._partial:
             line, self._partial = self._partial.split("\n", 1)
             self._lines.append(line)
+            if len(self._lines) > self._KEEP_LINES:
+                del self._lines[: self._KEEP_LINES // 2]
         return len(text)
 
     def flush(self):
