@@ -18,6 +18,7 @@ Every callback (one step of one task) is measured: blocking waits inside it
 
 import asyncio
 import asyncio.futures
+import heapq
 import selectors
 
 _WAKE_SLEEPER = asyncio.futures._set_result_unless_cancelled
@@ -72,6 +73,8 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         self.idle_forever = False
         self.errors = []
         self._caught = None  # while a sleep's timer wakes its task
+        self._timers = []  # virtual clock: heap of (when, sequence, TimerHandle)
+        self._sequence = 0
         selector = _VirtualSelector(self) if clock.virtual else None
         super().__init__(selector)
         self.time = clock.now  # asyncio asks for the time several times per turn
@@ -100,9 +103,64 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         return super().call_soon(self._measured, callback, *args, context=context)
 
     def call_at(self, when, callback, *args, context=None):
-        if callback is _WAKE_SLEEPER:  # asyncio.sleep's timer: sets a result, never blocks
-            return super().call_at(when, callback, *args, context=context)
-        return super().call_at(when, self._measured, callback, *args, context=context)
+        if not self.clock.virtual:
+            if callback is _WAKE_SLEEPER:  # asyncio.sleep's timer: never blocks
+                return super().call_at(when, callback, *args, context=context)
+            return super().call_at(when, self._measured, callback, *args, context=context)
+        self._check_closed()
+        if callback is _WAKE_SLEEPER:
+            return self._timer_at(when, callback, args, context)
+        return self._timer_at(when, self._measured, (callback,) + args, context)
+
+    # -- timers on a virtual clock ---------------------------------------------------------
+    # asyncio keeps TimerHandles in a heap ordered by TimerHandle.__lt__, a Python method
+    # called several times per timer. On a virtual clock nearly every turn of the loop is
+    # a timer, so the heap holds (when, sequence, handle) tuples, compared in C.
+
+    def _timer_at(self, when, callback, args, context=None):
+        timer = asyncio.TimerHandle(when, callback, args, self, context)
+        if self.clock.virtual:
+            self._sequence += 1
+            heapq.heappush(self._timers, (when, self._sequence, timer))
+        else:
+            heapq.heappush(self._scheduled, timer)
+        timer._scheduled = True
+        return timer
+
+    def _run_once(self):
+        if not self.clock.virtual:
+            return super()._run_once()
+        timers = self._timers
+        if self._timer_cancelled_count > 100 and self._timer_cancelled_count * 2 > len(timers):
+            kept = []
+            for entry in timers:
+                if entry[2]._cancelled:
+                    entry[2]._scheduled = False
+                else:
+                    kept.append(entry)
+            heapq.heapify(kept)
+            self._timers = timers = kept
+            self._timer_cancelled_count = 0
+        while timers and timers[0][2]._cancelled:
+            self._timer_cancelled_count -= 1
+            heapq.heappop(timers)[2]._scheduled = False
+        ready = self._ready
+        if ready or self._stopping:
+            timeout = 0
+        elif timers:
+            timeout = max(0.0, timers[0][0] - self.clock.now())
+        else:
+            timeout = None
+        self._process_events(self._selector.select(timeout))
+        end = self.clock.now() + self._clock_resolution
+        while timers and timers[0][0] < end:
+            timer = heapq.heappop(timers)[2]
+            timer._scheduled = False
+            ready.append(timer)
+        for _ in range(len(ready)):
+            handle = ready.popleft()
+            if not handle._cancelled:
+                handle._run()
 
     def _wake_sleeper(self, future, result):
         """A sleep's timer: set the result and run the sleeper's wake-up right here
@@ -151,12 +209,12 @@ async def sleep(delay, result=None):
     if delay <= 0 or not isinstance(loop, SimEventLoop):
         return await _ASYNCIO_SLEEP(delay, result)
     future = loop.create_future()
-    timer = asyncio.SelectorEventLoop.call_at(loop, loop.time() + delay,
-                                              loop._wake_sleeper, future, result)
+    timer = loop._timer_at(loop.time() + delay, loop._wake_sleeper, (future, result))
     try:
         return await future
-    finally:
+    except BaseException:  # cancelled: the timer must not fire; after firing, no need
         timer.cancel()
+        raise
 
 
 def step_name(callback):
