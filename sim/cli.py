@@ -6,6 +6,7 @@ live in the terminal. ``python -m sim COMMAND --help`` explains each command.
 
 import argparse
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -165,6 +166,8 @@ def _run(args):
 
         startup = StartupContent(badge, items, args.screen)
     try:
+        # Ctrl-C ends the run the way --duration does: parts shut down cleanly.
+        badge.on_loop(lambda loop: loop.add_signal_handler(signal.SIGINT, badge.stop))
         if args.headless:
             badge.run(args.duration)
         else:
