@@ -121,9 +121,11 @@ class ShadowTwin:
             elif version is not None:
                 self._version = version
             self._apply(desired, "shadow document")
+        elif result.document and b'"code":404' in result.document:
+            # A new badge has no shadow yet: the first report creates it.
+            self._log("shadow", "none yet; the first report creates it")
         else:
-            # Typically 404: no shadow yet. The first report creates it.
-            self._log("shadow", "no document (%s)" % _short(result.document))
+            self._log("shadow", "document refused (%s)" % _short(result.document))
         self._ready = True
         self._report_wanted = True
 

@@ -61,7 +61,8 @@ def test_first_report_says_what_the_badge_shows(make_badge):
     badge, document = run_script(make_badge, steps, 6)
     assert document["state"] == {"reported": {
         "screen": "climate", "firmware": VERSION, "storage": "drive"}}
-    assert any("shadow: no document" in line for line in badge.console)
+    assert any("shadow: none yet; the first report creates it" in line
+               for line in badge.console)
 
 
 def test_desired_state_set_while_away_is_applied_at_connect(make_badge):
@@ -320,7 +321,7 @@ def test_twin_survives_a_refused_update_and_tries_again():
     run(session())
     assert len(client.updates) == 1
     assert any("report not sent" in line for line in logged)
-    assert any("no document" in line for line in logged)
+    assert any("none yet; the first report creates it" in line for line in logged)
 
 
 @pytest.mark.parametrize("refusal", ["conf", "init"])
