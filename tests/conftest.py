@@ -11,6 +11,24 @@ if str(TESTS_DIR) not in sys.path:
 
 
 @pytest.fixture
+def clock():
+    """A fresh virtual clock at t = 0."""
+    from sim.clock import VirtualClock
+
+    return VirtualClock()
+
+
+@pytest.fixture
+def bus(clock):
+    """An emulated I2C bus on ``clock``, already locked, for byte-level chip tests."""
+    from sim.i2c_bus import I2CBus
+
+    i2c = I2CBus(clock)
+    assert i2c.try_lock()
+    return i2c
+
+
+@pytest.fixture
 def make_badge(tmp_path):
     """Factory: ``make_badge(settings="KEY = 1\\n", **VirtualBadge options)``."""
     from sim.badge import VirtualBadge

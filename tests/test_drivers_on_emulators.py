@@ -7,8 +7,8 @@ import pytest
 
 from sim.chips.sht31d import SHT31D
 from sim.chips.ssd1306 import SSD1306
-from sim.clock import VirtualClock
 from sim.i2c_bus import I2CBus
+from sequences import DRIVER_INIT
 
 adafruit_sht31d = pytest.importorskip("adafruit_sht31d")
 
@@ -18,12 +18,8 @@ RH_STEP = 100 / 65535  # one count of S_RH
 
 
 @pytest.fixture
-def clock():
-    return VirtualClock()
-
-
-@pytest.fixture
 def bus(clock):
+    """Unlocked: the drivers take the lock themselves."""
     return I2CBus(clock)
 
 
@@ -180,24 +176,7 @@ def lit_pixels(oled):
 
 def test_display_init_sequence(bus, display_env):
     make_display(bus)
-    # circuitpython-notes.md: AE; 20 00; 81 CF; A1; A6; C8; A8 3F; D5 80; D9 F1; DA 12;
-    # DB 40; 8D 14; AF; then 81 FF (brightness 1.0); each byte behind control byte 0x80.
-    assert commands_sent(bus.records(0x3C)) == [
-        (0xAE,),
-        (0x20, 0x00),
-        (0x81, 0xCF),
-        (0xA1,),
-        (0xA6,),
-        (0xC8,),
-        (0xA8, 0x3F),
-        (0xD5, 0x80),
-        (0xD9, 0xF1),
-        (0xDA, 0x12),
-        (0xDB, 0x40),
-        (0x8D, 0x14),
-        (0xAF,),
-        (0x81, 0xFF),
-    ]
+    assert commands_sent(bus.records(0x3C)) == DRIVER_INIT
     oled = display_env
     assert oled.display_on and oled.charge_pump and oled.segment_remap
     assert oled.com_scan_reversed and oled.addressing_mode == 0

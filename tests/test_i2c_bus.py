@@ -4,7 +4,7 @@ import errno
 
 import pytest
 
-from sim.clock import VirtualClock, i2c_wire_time_s
+from sim.clock import i2c_wire_time_s
 from sim.i2c_bus import I2CBus, I2CTarget, Nack
 
 
@@ -26,18 +26,6 @@ class Scratchpad(I2CTarget):
         if self.refuse:
             raise Nack("refused")
         return self.answer[:count]
-
-
-@pytest.fixture
-def clock():
-    return VirtualClock()
-
-
-@pytest.fixture
-def bus(clock):
-    bus = I2CBus(clock)
-    assert bus.try_lock()
-    return bus
 
 
 def test_try_lock_is_not_reentrant(clock):

@@ -7,22 +7,8 @@ import pytest
 
 from sim.chips.crc8 import crc8
 from sim.chips.sht31d import SHT31D, decode_humidity, encode_humidity, encode_temperature
-from sim.clock import VirtualClock
-from sim.i2c_bus import I2CBus
 
 ADDR = 0x44
-
-
-@pytest.fixture
-def clock():
-    return VirtualClock()
-
-
-@pytest.fixture
-def bus(clock):
-    bus = I2CBus(clock)
-    bus.try_lock()
-    return bus
 
 
 @pytest.fixture

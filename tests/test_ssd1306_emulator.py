@@ -7,22 +7,9 @@ import pytest
 from PIL import Image
 
 from sim.chips.ssd1306 import SSD1306
-from sim.clock import VirtualClock
-from sim.i2c_bus import I2CBus
+from sequences import DRIVER_INIT
 
 W, H = 128, 64
-
-
-@pytest.fixture
-def clock():
-    return VirtualClock()
-
-
-@pytest.fixture
-def bus(clock):
-    bus = I2CBus(clock)
-    bus.try_lock()
-    return bus
 
 
 @pytest.fixture
@@ -344,22 +331,6 @@ def test_fault_knobs(bus, oled):
 
 # -- the driver's sequence (circuitpython-notes.md) and a full frame --------------------------
 
-DRIVER_INIT = [
-    (0xAE,),
-    (0x20, 0x00),
-    (0x81, 0xCF),
-    (0xA1,),
-    (0xA6,),
-    (0xC8,),
-    (0xA8, 0x3F),
-    (0xD5, 0x80),
-    (0xD9, 0xF1),
-    (0xDA, 0x12),
-    (0xDB, 0x40),
-    (0x8D, 0x14),
-    (0xAF,),
-    (0x81, 0xFF),
-]
 
 
 def send_80_prefixed(bus, command):
