@@ -14,15 +14,22 @@ A part that waits on a *separate* process (an external broker) calls
 
 Every callback (one step of one task) is measured: blocking waits inside it
 (``clock.block``) are charged to it in ``clock.stalls``.
+
+On a virtual clock most turns of the loop are one task waking from ``sleep`` (the
+badge polls its inputs every few milliseconds), so that path is kept short: see
+:func:`sleep`.
 """
 
 import asyncio
-import asyncio.futures
 import heapq
 import selectors
 
-_WAKE_SLEEPER = asyncio.futures._set_result_unless_cancelled
 _ASYNCIO_SLEEP = asyncio.sleep
+_get_running_loop = asyncio.get_running_loop
+
+# Kinds of entry in the virtual timer heap, each a list [when_s, sequence, item, kind]:
+# a TimerHandle from call_at/call_later, or a sleeping task's step (kind = its context).
+_TIMER = object()
 
 
 class _VirtualSelector(selectors.DefaultSelector):
@@ -32,6 +39,13 @@ class _VirtualSelector(selectors.DefaultSelector):
         super().__init__()
         self._loop = loop
         self._busy_turns = 0
+        poll = getattr(self._selector, "poll", None)  # epoll: ask without decoding
+        if poll is not None:
+            self.any_ready = lambda: poll(0)
+
+    def any_ready(self):
+        """Whether some socket is ready (truthy), without waiting."""
+        return super().select(0)
 
     def select(self, timeout=None):
         loop = self._loop
@@ -63,6 +77,20 @@ class _VirtualSelector(selectors.DefaultSelector):
         return []
 
 
+class SimTask(asyncio.Task):
+    """The loop's tasks: a task cancelled while in :func:`sleep` wakes at once (to
+    raise CancelledError), not when its sleep would have ended."""
+
+    _sim_sleep = None  # the timer-heap entry of the sleep it is in, if any
+
+    def cancel(self, msg=None):
+        cancelling = super().cancel(msg)
+        entry = self._sim_sleep
+        if cancelling and entry is not None and entry[2] is not None:
+            self.get_loop()._wake_early(entry)
+        return cancelling
+
+
 class SimEventLoop(asyncio.SelectorEventLoop):
     """asyncio loop whose time is ``clock.now()``; virtual clocks jump when idle."""
 
@@ -72,9 +100,10 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         self.io_grace_s = io_grace_s
         self.idle_forever = False
         self.errors = []
-        self._caught = None  # while a sleep's timer wakes its task
-        self._timers = []  # virtual clock: heap of (when, sequence, TimerHandle)
+        self._timers = []  # virtual clock: heap of [when, sequence, item, kind]
         self._sequence = 0
+        self._dead_timers = 0  # entries cancelled but still in the heap
+        self._sleep_entry = None  # set by sleep() just before its task yields
         selector = _VirtualSelector(self) if clock.virtual else None
         super().__init__(selector)
         self.time = clock.now  # asyncio asks for the time several times per turn
@@ -94,89 +123,133 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         if self.io_expected > 0:
             self.io_expected -= 1
 
+    # -- tasks --------------------------------------------------------------------
+    def create_task(self, coro, *, name=None, context=None):
+        if self._task_factory is not None:
+            return super().create_task(coro, name=name, context=context)
+        self._check_closed()
+        task = SimTask(coro, loop=self, name=name, context=context)
+        if task._source_traceback:
+            del task._source_traceback[-1]
+        return task
+
     # -- per-step stall measurement ------------------------------------------------
     def call_soon(self, callback, *args, context=None):
-        caught = self._caught
-        if caught is not None:  # a sleep's future waking its task: see _wake_sleeper
-            caught.append((callback, args, context))
+        entry = self._sleep_entry
+        if entry is not None:
+            # A task just yielded inside sleep(): its next step waits for the timer.
+            self._sleep_entry = None
+            entry[2] = callback
+            entry[3] = context
+            heapq.heappush(self._timers, entry)
+            owner = getattr(callback, "__self__", None)
+            if owner.__class__ is SimTask:  # others wake at the sleep's end if cancelled
+                owner._sim_sleep = entry
             return None
         return super().call_soon(self._measured, callback, *args, context=context)
 
     def call_at(self, when, callback, *args, context=None):
         if not self.clock.virtual:
-            if callback is _WAKE_SLEEPER:  # asyncio.sleep's timer: never blocks
-                return super().call_at(when, callback, *args, context=context)
             return super().call_at(when, self._measured, callback, *args, context=context)
         self._check_closed()
-        if callback is _WAKE_SLEEPER:
-            return self._timer_at(when, callback, args, context)
-        return self._timer_at(when, self._measured, (callback,) + args, context)
+        timer = asyncio.TimerHandle(when, self._measured, (callback,) + args, self,
+                                    context)
+        self._sequence += 1
+        heapq.heappush(self._timers, [when, self._sequence, timer, _TIMER])
+        timer._scheduled = True
+        return timer
 
     # -- timers on a virtual clock ---------------------------------------------------------
     # asyncio keeps TimerHandles in a heap ordered by TimerHandle.__lt__, a Python method
     # called several times per timer. On a virtual clock nearly every turn of the loop is
-    # a timer, so the heap holds (when, sequence, handle) tuples, compared in C.
+    # a timer, so the heap holds lists compared in C; a sleeping task needs no
+    # TimerHandle and no Future at all (see sleep()).
 
-    def _timer_at(self, when, callback, args, context=None):
-        timer = asyncio.TimerHandle(when, callback, args, self, context)
-        if self.clock.virtual:
-            self._sequence += 1
-            heapq.heappush(self._timers, (when, self._sequence, timer))
-        else:
-            heapq.heappush(self._scheduled, timer)
-        timer._scheduled = True
-        return timer
+    def _timer_handle_cancelled(self, handle):
+        if handle._scheduled:
+            self._dead_timers += 1
 
-    def _run_once(self):
-        if not self.clock.virtual:
-            return super()._run_once()
+    def _wake_early(self, entry):
+        """A sleeping task was cancelled: run its step now, drop its timer entry."""
+        callback, context = entry[2], entry[3]
+        entry[2] = None
+        self._dead_timers += 1
+        self._ready.append(asyncio.Handle(self._measured, (callback,), self, context))
+
+    @staticmethod
+    def _is_dead(entry):
+        item = entry[2]
+        return item is None or (entry[3] is _TIMER and item._cancelled)
+
+    def _drop_dead_timers(self):
         timers = self._timers
-        if self._timer_cancelled_count > 100 and self._timer_cancelled_count * 2 > len(timers):
+        if self._dead_timers > 100 and self._dead_timers * 2 > len(timers):
             kept = []
             for entry in timers:
-                if entry[2]._cancelled:
-                    entry[2]._scheduled = False
+                if self._is_dead(entry):
+                    if entry[3] is _TIMER:
+                        entry[2]._scheduled = False
                 else:
                     kept.append(entry)
             heapq.heapify(kept)
             self._timers = timers = kept
-            self._timer_cancelled_count = 0
-        while timers and timers[0][2]._cancelled:
-            self._timer_cancelled_count -= 1
-            heapq.heappop(timers)[2]._scheduled = False
+            self._dead_timers = 0
+        while timers and self._is_dead(timers[0]):
+            self._dead_timers -= 1
+            entry = heapq.heappop(timers)
+            if entry[3] is _TIMER:
+                entry[2]._scheduled = False
+        return timers
+
+    def _run_once(self):
+        clock = self.clock
+        if not clock.virtual:
+            return super()._run_once()
+        timers = self._drop_dead_timers() if self._dead_timers else self._timers
         ready = self._ready
+        selector = self._selector
         if ready or self._stopping:
-            timeout = 0
-        elif timers:
-            timeout = max(0.0, timers[0][0] - self.clock.now())
-        else:
-            timeout = None
-        self._process_events(self._selector.select(timeout))
-        end = self.clock.now() + self._clock_resolution
+            self._process_events(selector.select(0))
+        elif not timers:
+            self._process_events(selector.select(None))
+        elif self.io_expected or selector.any_ready():
+            self._process_events(selector.select(max(0.0, timers[0][0] - clock.now())))
+        else:  # the common case: idle, sockets quiet; jump to the next timer
+            clock.advance(timers[0][0] - clock.now())
+        end = clock.now() + self._clock_resolution
         while timers and timers[0][0] < end:
-            timer = heapq.heappop(timers)[2]
-            timer._scheduled = False
-            ready.append(timer)
+            entry = heapq.heappop(timers)
+            if entry[3] is _TIMER:
+                entry[2]._scheduled = False
+            ready.append(entry)
+        stalls = clock.stalls
         for _ in range(len(ready)):
             handle = ready.popleft()
-            if not handle._cancelled:
-                handle._run()
-
-    def _wake_sleeper(self, future, result):
-        """A sleep's timer: set the result and run the sleeper's wake-up right here
-        (as a measured step of its own) instead of in the next turn."""
-        if future.done():
-            return
-        self._caught = caught = []
-        try:
-            future.set_result(result)  # the future calls call_soon: caught below
-        finally:
-            self._caught = None
-        for callback, args, context in caught:
-            if context is None:
-                self._measured(callback, *args)
+            if handle.__class__ is not list:
+                if not handle._cancelled:
+                    handle._run()
+                continue
+            item = handle[2]  # a timer-heap entry
+            if item is None:  # a sleep cancelled in the meantime
+                continue
+            kind = handle[3]
+            if kind is _TIMER:
+                if not item._cancelled:
+                    item._run()
+                continue
+            # A task waking from sleep(): a task step never raises, so the
+            # measurement of _measured is inlined here.
+            handle[2] = None
+            stalls._step = None
+            stalls._where = item
+            if kind is None:
+                item()
             else:
-                context.run(self._measured, callback, *args)
+                kind.run(item)
+            if stalls._step is None:
+                stalls.steps += 1
+            else:
+                stalls.end_step()
 
     def _measured(self, callback, *args):
         stalls = self.clock.stalls
@@ -195,26 +268,38 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         self.default_exception_handler(context)
 
 
-async def sleep(delay, result=None):
-    """``asyncio.sleep`` for the simulator's loop: the task resumes in the turn its
-    timer fires.
+class _OneTurn:
+    """Awaiting it yields to the task once with no future: asyncio's "bare yield"."""
 
-    CPython's own sleep sets a future's result from the timer, and the future then
-    schedules the task's wake-up for the *next* turn of the loop: two turns per sleep.
-    A badge that polls its inputs every 20 ms spends most of a virtual-time run doing
-    exactly that, so one turn instead of two makes the simulator much faster. Order
-    and timing of everything else are unchanged.
+    __slots__ = ()
+
+    def __await__(self):
+        return iter((None,))
+
+
+_ONE_TURN = _OneTurn()
+
+
+async def sleep(delay, result=None):
+    """``asyncio.sleep`` for the simulator's loop on a virtual clock: one turn of the
+    loop per wake-up, and nothing allocated but a four-item list.
+
+    CPython's sleep makes a Future and a TimerHandle; the timer sets the future's
+    result, and the future then schedules the task's wake-up for the *next* turn of the
+    loop: two turns and a handful of objects per sleep. A badge polling its inputs every
+    10 ms spends most of a virtual-time run doing exactly that. Here the task yields
+    bare (no future), and the loop files the step the task asks it to schedule under
+    the sleep's end time instead of running it next turn. Cancelling the task wakes it
+    at once (:class:`SimTask`). Order and timing of everything else are unchanged.
     """
-    loop = asyncio.get_running_loop()
-    if delay <= 0 or not isinstance(loop, SimEventLoop):
+    loop = _get_running_loop()
+    if delay <= 0 or loop.__class__ is not SimEventLoop or not loop.clock.virtual:
         return await _ASYNCIO_SLEEP(delay, result)
-    future = loop.create_future()
-    timer = loop._timer_at(loop.time() + delay, loop._wake_sleeper, (future, result))
-    try:
-        return await future
-    except BaseException:  # cancelled: the timer must not fire; after firing, no need
-        timer.cancel()
-        raise
+    loop._sequence += 1
+    # The task's call_soon, right after the yield, files its step in this entry.
+    loop._sleep_entry = [loop.clock.now() + delay, loop._sequence, None, None]
+    await _ONE_TURN
+    return result
 
 
 def step_name(callback):
