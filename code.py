@@ -49,6 +49,21 @@ def build_display(i2c):
     return display
 
 
+def event_line():
+    """The module's EVENT pin, watched by a background keypad scanner (active high)."""
+    from firmware.event_line import EventLine
+
+    # The scanner takes the level at construction as its starting state without
+    # reporting it, so read it first.
+    probe = digitalio.DigitalInOut(pin("pin_event"))
+    probe.switch_to_input(pull=digitalio.Pull.DOWN)
+    level = probe.value
+    probe.deinit()
+    keys = keypad.Keys((pin("pin_event"),), value_when_pressed=True, pull=True,
+                       interval=settings.event_scan_ms / 1000)
+    return EventLine(keys, level)
+
+
 def output(attr, value):
     line = digitalio.DigitalInOut(pin(attr))
     line.switch_to_output(value=value)
@@ -69,15 +84,13 @@ def main():
     # The longest line the module sends is a 9 KB message, escaped: keep it whole.
     uart = busio.UART(pin("pin_uart_tx"), pin("pin_uart_rx"), baudrate=115200,
                       timeout=0, receiver_buffer_size=10240)
-    event_pin = digitalio.DigitalInOut(pin("pin_event"))
-    event_pin.switch_to_input(pull=digitalio.Pull.DOWN)
     hardware = app.Hardware(
         display=build_display(i2c),
         make_sensor=make_sensor,
         keys=keys,
         led=output("pin_led", False),
         uart=uart,
-        event_pin=event_pin,
+        event_pin=event_line(),
         wake_pin=output("pin_wake", True),  # active low: high lets the module sleep
         reset_pin=output("pin_reset", True),  # active low: high = running
     )

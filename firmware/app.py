@@ -8,7 +8,7 @@ from firmware.buttons import handle_press
 from firmware.burnin import BurnInCare
 from firmware.climate import ClimateSampler
 from firmware.content import ContentManager
-from firmware.inputs import InputPoller
+from firmware.inputs import watch_buttons, watch_event_line
 from firmware.log import log
 from firmware.outbox import Outbox
 from firmware.state import BadgeState
@@ -21,8 +21,9 @@ class Hardware:
 
     ``display``: displayio display (auto_refresh off); ``make_sensor``: callable
     returning an ``adafruit_sht31d.SHT31D``; ``keys``: ``keypad.Keys`` for A, B, C;
-    ``led``: a ``digitalio.DigitalInOut`` output; ``uart`` and the ExpressLink pins
-    ``event_pin``, ``wake_pin``, ``reset_pin``.
+    ``led``: a ``digitalio.DigitalInOut`` output; ``uart`` and the ExpressLink pins:
+    ``event_pin`` (an :class:`~firmware.event_line.EventLine`), ``wake_pin`` and
+    ``reset_pin`` (outputs).
     """
 
     def __init__(self, display=None, make_sensor=None, keys=None, led=None, uart=None,
@@ -119,9 +120,11 @@ class Badge:
             self._start("render_display", self.display.run)
         if self.cloud is not None:
             self._start("cloud_session", self.cloud.run)
-        poller = InputPoller(hw.keys, hw.event_pin, self._on_press, self.cloud_wake,
-                             self.settings.poll_ms)
-        self._start("poll_inputs", poller.run)
+        if hw.keys is not None:
+            self._start("watch_buttons", lambda: watch_buttons(hw.keys, self._on_press))
+        if self.cloud is not None and hw.event_pin is not None:
+            self._start("watch_event_line",
+                        lambda: watch_event_line(hw.event_pin, self.cloud_wake))
         self.state.changed()
         await asyncio.gather(*self.tasks.values())
 

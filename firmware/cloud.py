@@ -37,6 +37,10 @@ _HINT_MODULE_BACKOFF = 1
 _MODULE_BACKOFF_RETRY_S = 5
 # Without an EVENT pin the session asks ``EVENT?`` this often (s) while connected.
 _QUERY_WITHOUT_PIN_S = 1.0
+# The EVENT line still reads high after the module's queue was emptied (s): look again
+# this soon. Usually the scanner has not seen the fall yet and an edge comes within
+# one scan interval; if a new event came before that scan, no edge ever comes.
+_RECHECK_HIGH_S = 0.01
 
 
 class SessionEnded(Exception):
@@ -50,9 +54,11 @@ async def _sleep(seconds):
 class CloudSession:
     """Runs forever (under ``supervise``); ``on_message(suffix, payload)`` gets content.
 
-    ``wake`` (an asyncio.Event) is set by whoever has news for the session: the input
-    poller when the EVENT pin is high, the sampler when a reading enters the outbox.
-    While connected and idle the session sleeps on it and costs nothing.
+    ``wake`` (an asyncio.Event) is set by whoever has news for the session: the EVENT
+    line's watcher when the line goes high, the sampler when a reading enters the
+    outbox. While connected and idle the session sleeps on it and costs nothing.
+    ``event_pin``: the EVENT line (``.value``; an :class:`~firmware.event_line.EventLine`
+    on the badge), or None to ask ``EVENT?`` every ``_QUERY_WITHOUT_PIN_S``.
 
     ``shadow`` (a ShadowTwin, optional) is set up in every session and gets the
     module's SHADOW events.
@@ -142,13 +148,15 @@ class CloudSession:
                 await self._shadow.sync(client)
             if len(self._outbox):
                 continue
-            if self._event_pin is not None:
+            pin = self._event_pin
+            if pin is not None and not pin.value:
                 await wake.wait()
-            else:
-                try:
-                    await asyncio.wait_for(wake.wait(), _QUERY_WITHOUT_PIN_S)
-                except asyncio.TimeoutError:
-                    pass
+                continue
+            try:
+                await asyncio.wait_for(
+                    wake.wait(), _QUERY_WITHOUT_PIN_S if pin is None else _RECHECK_HIGH_S)
+            except asyncio.TimeoutError:
+                pass
 
     async def _publish_outbox(self):
         outbox = self._outbox
@@ -178,6 +186,8 @@ class CloudSession:
         while True:
             event = await self._client.poll_event()
             if event is None:
+                if pin is not None and hasattr(pin, "module_empty"):
+                    pin.module_empty()
                 return fetched
             if event.id == MSG:
                 fetched = await self._fetch(event.param) or fetched

@@ -13,7 +13,9 @@ _INTEGERS = (
     ("BADGE_I2C_HZ", "i2c_hz", 400_000, 10_000, 1_000_000),
     ("BADGE_CONTRAST", "contrast", 255, 0, 255),
     ("BADGE_OUTBOX_SIZE", "outbox_size", 64, 1, 1024),
-    ("BADGE_POLL_MS", "poll_ms", 25, 5, 200),
+    # How often (ms) the background scanner looks at the ExpressLink module's EVENT pin:
+    # a message waits in the module at most this long before the badge fetches it.
+    ("BADGE_EVENT_SCAN_MS", "event_scan_ms", 2, 1, 50),
     # OLED burn-in care: dim after this many idle seconds (0 = never), to this contrast;
     # shift the picture by a pixel every so many seconds (0 = never).
     ("BADGE_DIM_AFTER_S", "dim_after_s", 300, 0, 86400),
@@ -32,6 +34,13 @@ _STRINGS = (
     ("BADGE_PIN_BUTTON_B", "pin_button_b", "GP14"),
     ("BADGE_PIN_BUTTON_C", "pin_button_c", "GP15"),
     ("BADGE_PIN_LED", "pin_led", "GP25"),
+)
+
+
+# Keys earlier firmware read, and what to use instead.
+_RETIRED = (
+    ("BADGE_POLL_MS", "the badge no longer polls its inputs; BADGE_EVENT_SCAN_MS sets "
+     "how soon it sees a message (1..50 ms)"),
 )
 
 
@@ -80,6 +89,9 @@ def load_settings(getenv, log):
                 "using \"%s\"" % (key, raw, text, text))
             continue
         setattr(settings, attr, raw)
+    for key, advice in _RETIRED:
+        if getenv(key) is not None:
+            log("settings", "%s is no longer used: %s" % (key, advice))
     return settings
 
 

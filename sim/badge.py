@@ -144,7 +144,9 @@ class VirtualBadge:
         module = ExpressLinkModule(self.clock, self.uart_link.device, MqttCloudLink(url),
                                    thing_name=self.thing)
         self.module = module
-        self.world.pin(PIN_EVENT).source = lambda: module.event_pin
+        event_pin = self.world.pin(PIN_EVENT)
+        event_pin.source = lambda: module.event_pin
+        module.event_pin_listeners.append(lambda _level: event_pin.changed())
         self.world.pin(PIN_RESET).on_write = module.set_reset
         self.world.pin(PIN_WAKE).on_write = module.set_wake
         module.reset_level = self.world.pin(PIN_RESET).read()

@@ -11,7 +11,9 @@ away after it:
   that runs the badge), so a blocking sleep in a driver advances virtual time and is
   recorded as a loop stall;
 - the working directory: the drive, so relative paths land on CIRCUITPY;
-- ``asyncio.run`` building a :class:`~sim.loop.SimEventLoop`.
+- ``asyncio.run`` building a :class:`~sim.loop.SimEventLoop`;
+- ``asyncio.core._io_queue`` (:mod:`sim.cp_asyncio_core`), with which the badge waits
+  for a ``keypad`` event queue without polling.
 
 With ``strict_libs`` the Adafruit libraries the badge needs must come from the drive's
 ``lib`` folder, not from this computer's site-packages: a deployed drive that misses
@@ -97,14 +99,28 @@ class _Patched:
     def __init__(self):
         self._undo = []
 
+    _MISSING = object()
+
     def set(self, obj, name, value):
-        self._undo.append((obj, name, getattr(obj, name)))
+        self._undo.append((obj, name, getattr(obj, name, self._MISSING)))
         setattr(obj, name, value)
+
+    def set_item(self, mapping, key, value):
+        self._undo.append((mapping, key, mapping.get(key, self._MISSING), True))
+        mapping[key] = value
 
     def restore(self):
         while self._undo:
-            obj, name, value = self._undo.pop()
-            setattr(obj, name, value)
+            obj, name, value, *item = self._undo.pop()
+            if item:
+                if value is self._MISSING:
+                    obj.pop(name, None)
+                else:
+                    obj[name] = value
+            elif value is self._MISSING:
+                delattr(obj, name)
+            else:
+                setattr(obj, name, value)
 
 
 class SimulationEnded(Exception):
@@ -200,6 +216,10 @@ class FirmwareRuntime:
             self._finder = _DriveOnlyFinder([self.code_root, self.code_root / "lib"])
             sys.meta_path.insert(0, self._finder)
         self._patches.set(os, "getenv", self._getenv(os.getenv))
+        from sim import cp_asyncio_core
+
+        self._patches.set(asyncio, "core", cp_asyncio_core)
+        self._patches.set_item(sys.modules, "asyncio.core", cp_asyncio_core)
         if self.world.clock.virtual:
             self._time_patches()
             from sim.loop import sleep as one_turn_sleep
@@ -280,6 +300,7 @@ class FirmwareRuntime:
 
         loop = SimEventLoop(self.world.clock)
         self.loop = loop
+        self.world.loop = loop
         if self.duration_s is not None:
             loop.call_at(self.duration_s, self._end, loop)
         if self.on_loop is not None:

@@ -35,6 +35,9 @@ class PinModel:
     ``source``: None, or a callable returning the level an external part drives.
     ``on_write``: None, or a callable(level) told when the badge drives the pin.
     An undriven input reads its pull (True for pull-up, False otherwise).
+    ``watchers``: callables told (no arguments) that the level may have changed; an
+    external part calls ``changed()`` when what ``source`` returns changes. The
+    background scanners (``keypad``) watch their pins this way instead of polling.
     """
 
     def __init__(self, name):
@@ -44,6 +47,7 @@ class PinModel:
         self.output = None  # last level the badge drove, None while an input
         self.pull_up = None
         self.claimed = False
+        self.watchers = []
         self.history = []  # (time_s, level) of badge-driven changes, for tests
 
     def read(self):
@@ -52,6 +56,10 @@ class PinModel:
         if self.source is not None:
             return bool(self.source())
         return bool(self.pull_up)
+
+    def changed(self):
+        for watcher in list(self.watchers):
+            watcher()
 
     def drive(self, level, now_s):
         level = bool(level)
@@ -62,6 +70,7 @@ class PinModel:
         self.output = level
         if self.on_write is not None:
             self.on_write(level)
+        self.changed()
 
 
 class World:
@@ -78,6 +87,7 @@ class World:
         self.uarts = {}
         self.pins = {}
         self.keypads = []
+        self.loop = None  # the badge's event loop, once code.py has started it
         self.console = []  # lines the firmware printed, for tests and views
         self.reset_requested = False
         self.boot_log = []  # what boot.py did: ("remount", path, readonly), ...
@@ -95,9 +105,16 @@ class World:
     def ticks_ms(self):
         return (int(self.clock.now() * 1000) + self.ticks_offset_ms) & ((1 << 29) - 1)
 
+    def call_at(self, t_s, callback):
+        """Run ``callback()`` at simulated time ``t_s`` on the badge's loop (at once
+        when no loop runs yet)."""
+        if self.loop is None or self.loop.is_closed():
+            callback()
+        else:
+            self.loop.call_at(t_s, callback)
+
     def set_button(self, pin_name, pressed):
         """Press (True) or release a button wired between ``pin_name`` and ground."""
         model = self.pin(pin_name)
         model.source = (lambda: False) if pressed else None
-        for keys in self.keypads:
-            keys._sim_scan()
+        model.changed()

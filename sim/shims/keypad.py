@@ -1,11 +1,24 @@
-"""CircuitPython ``keypad.Keys`` on simulated buttons.
+"""CircuitPython ``keypad.Keys`` on simulated pins.
 
-Real CircuitPython scans the pins in the background every ``interval`` seconds and
-queues press/release events. The simulator queues an event the moment a button changes
-(the World calls ``_sim_scan``), stamped with ``supervisor.ticks_ms()``.
+CircuitPython scans the pins in the background, every ``interval`` seconds counted in
+ticks of 1/1024 s from the moment the scanner was made, and queues press/release
+events stamped with ``supervisor.ticks_ms()``. The first scan, at construction, sets
+the starting state without queueing anything (CircuitPython 9 and 10). The simulator
+scans only when it matters: a watched pin that may have changed schedules one scan at
+the next scan time, so a change is seen exactly as late as on the badge and an idle
+scanner costs nothing.
+
+The event queue can be waited on from asyncio without polling, as on CircuitPython
+(where ``select.poll`` watches it): ``asyncio.core._io_queue.queue_read(events)``
+returns once it holds an event (see :mod:`sim.cp_asyncio_core`).
 """
 
+import asyncio
+import math
+
 from sim import world as _world
+
+_TICKS_PER_S = 1024  # CircuitPython's port tick
 
 
 class Event:
@@ -35,12 +48,31 @@ class EventQueue:
         self._max = max_events
         self._events = []
         self.overflowed = False
+        self._readers = []  # futures of tasks waiting for an event
 
     def _put(self, event):
         if len(self._events) >= self._max:
             self.overflowed = True
             return
         self._events.append(event)
+        readers, self._readers = self._readers, []
+        for future in readers:
+            if not future.done():
+                future.set_result(None)
+
+    async def _sim_wait_readable(self):
+        """Return once the queue holds an event (after one turn of the loop if it
+        already does, as CircuitPython's poller takes one)."""
+        if self._events:
+            await asyncio.sleep(0)
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._readers.append(future)
+        try:
+            await future
+        finally:
+            if future in self._readers:
+                self._readers.remove(future)
 
     def get(self):
         if not self._events:
@@ -85,13 +117,34 @@ class Keys:
         self._pressed_level = bool(value_when_pressed)
         self.events = EventQueue(max_events)
         self._state = [False] * len(self._pins)
+        self._period_s = max(1, int(interval * _TICKS_PER_S)) / _TICKS_PER_S
+        self._first_scan_s = self._world.clock.now()
+        self._scan_due = False
         self._world.keypads.append(self)
+        for model in self._pins:
+            model.watchers.append(self._sim_pin_changed)
         self._sim_scan()
         self.events.clear()
 
     @property
     def key_count(self):
         return len(self._pins)
+
+    def _sim_next_scan_s(self):
+        """The first scan time at or after now (s)."""
+        since = self._world.clock.now() - self._first_scan_s
+        return self._first_scan_s + math.ceil(since / self._period_s - 1e-9) * self._period_s
+
+    def _sim_pin_changed(self):
+        if self._scan_due or self.events is None:
+            return
+        self._scan_due = True
+        self._world.call_at(self._sim_next_scan_s(), self._sim_scheduled_scan)
+
+    def _sim_scheduled_scan(self):
+        self._scan_due = False
+        if self.events is not None:
+            self._sim_scan()
 
     def _sim_scan(self):
         for number, model in enumerate(self._pins):
@@ -101,11 +154,14 @@ class Keys:
                 self.events._put(Event(number, pressed, self._world.ticks_ms()))
 
     def reset(self):
+        """Forget the pressed keys: a key held now is queued as pressed again."""
         self._state = [False] * len(self._pins)
         self._sim_scan()
 
     def deinit(self):
         for model in self._pins:
             model.claimed = False
+            if self._sim_pin_changed in model.watchers:
+                model.watchers.remove(self._sim_pin_changed)
         if self in self._world.keypads:
             self._world.keypads.remove(self)
