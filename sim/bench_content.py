@@ -3,8 +3,8 @@ written to the SSD1306, on the simulator's clock, against the physical floor.
 
 The floor is the message's wire time on the UART at 115200 baud (the module's GET
 answer: ``OK `` + payload + CR LF) plus one full frame on I2C at 400 kHz. Everything
-else (the MQTT hop, the EVENT pin poll, the EVENT? and GET commands, decoding,
-drawing) is overhead above it.
+else (the MQTT hop, the wait for the EVENT pin's next scan, the GET command and the
+topic name in its answer, decoding, drawing) is overhead above it.
 """
 
 import asyncio
@@ -72,9 +72,9 @@ def measure(drive, trials=5, settings=None):
             await asyncio.sleep(0.05)
         await asyncio.sleep(2.0)
         for index, (kind, payload) in enumerate(_payloads(trials)):
-            # Spread the sends evenly over the phase of the badge's input poll
-            # (0.7 ms steps cover 25 ms, the default, in 36 sends) and away from
-            # its 10 s sampling.
+            # Spread the sends over the phase of the EVENT pin's scan (0.7 ms steps
+            # cover 25 ms in 36 sends, many scan periods) and away from the 10 s
+            # sampling.
             await asyncio.sleep(1.3 + 0.0007 * index)
             start = badge.clock.now()
             logged = len(badge.i2c.log)
@@ -93,9 +93,10 @@ def measure(drive, trials=5, settings=None):
     return results
 
 
-def report(out=print, trials=12, poll_ms=None):
-    settings = None if poll_ms is None else "BADGE_POLL_MS = %d\n" % poll_ms
-    label = "default settings" if poll_ms is None else "BADGE_POLL_MS = %d" % poll_ms
+def report(out=print, trials=12, scan_ms=None):
+    settings = None if scan_ms is None else "BADGE_EVENT_SCAN_MS = %d\n" % scan_ms
+    label = ("default settings" if scan_ms is None
+             else "BADGE_EVENT_SCAN_MS = %d" % scan_ms)
     out("content latency (%s):" % label)
     with tempfile.TemporaryDirectory() as tmp:
         results = measure(Path(tmp) / "drive", trials, settings)
@@ -117,4 +118,4 @@ def report(out=print, trials=12, poll_ms=None):
 
 if __name__ == "__main__":
     report()
-    report(poll_ms=10)
+    report(scan_ms=50)
