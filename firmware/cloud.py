@@ -39,7 +39,8 @@ _MODULE_BACKOFF_RETRY_S = 5
 _QUERY_WITHOUT_PIN_S = 1.0
 # The EVENT line still reads high after the module's queue was emptied (s): look again
 # this soon. Usually the scanner has not seen the fall yet and an edge comes within
-# one scan interval; if a new event came before that scan, no edge ever comes.
+# one scan interval; if a new event came before that scan, no edge ever comes. Each
+# further look that finds the line high doubles the pause, up to _QUERY_WITHOUT_PIN_S.
 _RECHECK_HIGH_S = 0.01
 
 
@@ -137,6 +138,7 @@ class CloudSession:
             await self._shadow.start(client)
         self._set_link("online")
         wake = self._wake
+        recheck_s = _RECHECK_HIGH_S
         while True:
             wake.clear()
             await self._publish_outbox()
@@ -150,11 +152,16 @@ class CloudSession:
                 continue
             pin = self._event_pin
             if pin is not None and not pin.value:
+                recheck_s = _RECHECK_HIGH_S
                 await wake.wait()
                 continue
+            if pin is None:
+                timeout_s = _QUERY_WITHOUT_PIN_S
+            else:  # a line that stays high with nothing to read is looked at less often
+                timeout_s = recheck_s
+                recheck_s = min(recheck_s * 2, _QUERY_WITHOUT_PIN_S)
             try:
-                await asyncio.wait_for(
-                    wake.wait(), _QUERY_WITHOUT_PIN_S if pin is None else _RECHECK_HIGH_S)
+                await asyncio.wait_for(wake.wait(), timeout_s)
             except asyncio.TimeoutError:
                 pass
 

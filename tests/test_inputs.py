@@ -264,6 +264,33 @@ def test_an_event_right_after_the_queue_emptied_is_not_left_behind(make_badge):
     assert left == {"events": 0}
 
 
+def test_an_event_line_stuck_high_is_asked_about_ever_less_often(make_badge):
+    """A faulty EVENT line that stays high with the module's queue empty: the session
+    keeps working (telemetry goes out) and asks EVENT? at most about once a second,
+    not every 10 ms."""
+    asked = []
+
+    async def steps(url, badge):
+        await sleep_until(badge.clock, 8)
+        line = badge.world.pin("GP10")
+        line.source = lambda: True  # shorted to 3V3
+        line.changed()
+        badge.uart_link.host.taps.append(
+            lambda now, _name, data: asked.append(now) if data == b"AT+EVENT?\n" else None)
+        await sleep_until(badge.clock, 40)
+
+    badge = make_badge(settings="BADGE_SHIFT_EVERY_S = 0\n")
+    script = BadgeScript(badge, lambda url: steps(url, badge))
+    badge.run(40.5)
+    script.result()
+    late = [t for t in asked if t > 20]
+    assert 0 < len(late) <= 2 * 20  # about one a second (and after each reading)
+    assert len(asked) < 100
+    assert badge.module.history[-1][2].startswith(b"OK")
+    published = [body for _t, body, _r in badge.module.history if body.startswith(b"+SEND")]
+    assert len(published) >= 3  # readings at 10, 20, 30 s still go out
+
+
 def test_a_retired_setting_is_reported_with_its_replacement(make_badge):
     badge = make_badge(settings="BADGE_POLL_MS = 10\n", module=False)
     badge.run(1)
