@@ -16,8 +16,8 @@ Every callback (one step of one task) is measured: blocking waits inside it
 (``clock.block``) are charged to it in ``clock.stalls``.
 
 On a virtual clock most turns of the loop are one task waking from ``sleep`` (the
-badge polls its inputs every few milliseconds), so that path is kept short: see
-:func:`sleep`.
+badge's UART waits, the module emulator, the broker's timers), so that path is kept
+short: see :func:`sleep`.
 """
 
 import asyncio
@@ -286,11 +286,13 @@ async def sleep(delay, result=None):
 
     CPython's sleep makes a Future and a TimerHandle; the timer sets the future's
     result, and the future then schedules the task's wake-up for the *next* turn of the
-    loop: two turns and a handful of objects per sleep. A badge polling its inputs every
-    10 ms spends most of a virtual-time run doing exactly that. Here the task yields
-    bare (no future), and the loop files the step the task asks it to schedule under
-    the sleep's end time instead of running it next turn. Cancelling the task wakes it
-    at once (:class:`SimTask`). Order and timing of everything else are unchanged.
+    loop: two turns and a handful of objects per sleep, and most turns of a virtual-time
+    run are sleeps ending. Here the task yields bare (no future), and the loop files the
+    step the task asks it to schedule under the sleep's end time instead of running it
+    next turn. Cancelling the task wakes it at once (:class:`SimTask`). Order and timing
+    of everything else are unchanged. A task made without the loop's ``create_task``
+    (a plain ``asyncio.Task``) still sleeps correctly, but if it is cancelled while
+    asleep it wakes only when the sleep would have ended.
     """
     loop = _get_running_loop()
     if delay <= 0 or loop.__class__ is not SimEventLoop or not loop.clock.virtual:
