@@ -25,6 +25,7 @@ import heapq
 import selectors
 
 _ASYNCIO_SLEEP = asyncio.sleep
+_current_task = asyncio.current_task
 _get_running_loop = asyncio.get_running_loop
 
 # Kinds of entry in the virtual timer heap, each a list [when_s, sequence, item, kind]:
@@ -142,9 +143,7 @@ class SimEventLoop(asyncio.SelectorEventLoop):
             entry[2] = callback
             entry[3] = context
             heapq.heappush(self._timers, entry)
-            owner = getattr(callback, "__self__", None)
-            if owner.__class__ is SimTask:  # others wake at the sleep's end if cancelled
-                owner._sim_sleep = entry
+            callback.__self__._sim_sleep = entry  # the SimTask, for its cancel()
             return None
         return super().call_soon(self._measured, callback, *args, context=context)
 
@@ -289,13 +288,13 @@ async def sleep(delay, result=None):
     loop: two turns and a handful of objects per sleep, and most turns of a virtual-time
     run are sleeps ending. Here the task yields bare (no future), and the loop files the
     step the task asks it to schedule under the sleep's end time instead of running it
-    next turn. Cancelling the task wakes it at once (:class:`SimTask`). Order and timing
-    of everything else are unchanged. A task made without the loop's ``create_task``
-    (a plain ``asyncio.Task``) still sleeps correctly, but if it is cancelled while
-    asleep it wakes only when the sleep would have ended.
+    next turn. Cancelling the task wakes it at once (:class:`SimTask`; a task made some
+    other way sleeps with asyncio's own sleep). Order and timing of everything else are
+    unchanged.
     """
     loop = _get_running_loop()
-    if delay <= 0 or loop.__class__ is not SimEventLoop or not loop.clock.virtual:
+    if (delay <= 0 or loop.__class__ is not SimEventLoop or not loop.clock.virtual
+            or _current_task(loop).__class__ is not SimTask):
         return await _ASYNCIO_SLEEP(delay, result)
     loop._sequence += 1
     # The task's call_soon, right after the yield, files its step in this entry.

@@ -199,3 +199,23 @@ def test_one_turn_sleep_takes_one_loop_turn_per_wake():
     loop.run_until_complete(poller(asyncio.sleep))
     loop.close()
     assert one_turn <= 105 < turns["n"]
+
+
+def test_one_turn_sleep_in_a_task_made_without_the_loop_is_still_cancellable():
+    """A plain asyncio.Task (not the loop's SimTask) sleeps with asyncio's own sleep, so
+    cancelling it takes effect at once, not when its sleep would have ended."""
+    from sim.loop import sleep
+
+    clock = VirtualClock()
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        plain = asyncio.Task(sleep(3600), loop=loop)
+        assert type(plain) is asyncio.Task
+        await sleep(1.0)
+        plain.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await plain
+        return clock.now()
+
+    assert run(clock, scenario()) == pytest.approx(1.0)
