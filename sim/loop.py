@@ -165,7 +165,9 @@ class SimEventLoop(asyncio.SelectorEventLoop):
     # TimerHandle and no Future at all (see sleep()).
 
     def _timer_handle_cancelled(self, handle):
-        if handle._scheduled:
+        if not self.clock.virtual:
+            super()._timer_handle_cancelled(handle)  # asyncio's own heap and count
+        elif handle._scheduled:
             self._dead_timers += 1
 
     def _wake_early(self, entry):

@@ -219,3 +219,27 @@ def test_one_turn_sleep_in_a_task_made_without_the_loop_is_still_cancellable():
         return clock.now()
 
     assert run(clock, scenario()) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("virtual", [True, False])
+def test_cancelled_timers_do_not_pile_up(virtual):
+    """Timeouts that are cancelled long before they are due (wait_for around a quick
+    answer) are dropped from the timer heap, on the virtual and the real clock."""
+    from sim.clock import RealClock
+
+    clock = VirtualClock() if virtual else RealClock()
+    loop = SimEventLoop(clock)
+
+    async def quick():
+        return 1
+
+    async def scenario():
+        loop.call_later(1800, lambda: None)  # a live timer ahead of them all
+        for _ in range(1000):
+            await asyncio.wait_for(quick(), 3600)
+        return len(loop._timers if virtual else loop._scheduled)
+
+    try:
+        assert loop.run_until_complete(scenario()) < 200
+    finally:
+        loop.close()
