@@ -136,15 +136,15 @@ class Keys:
         return self._first_scan_s + math.ceil(since / self._period_s - 1e-9) * self._period_s
 
     def _sim_pin_changed(self):
-        if self._scan_due or self.events is None:
+        """A watched pin may have changed: scan once, at the next scan time."""
+        if self._scan_due:
             return
         self._scan_due = True
         self._world.call_at(self._sim_next_scan_s(), self._sim_scheduled_scan)
 
     def _sim_scheduled_scan(self):
         self._scan_due = False
-        if self.events is not None:
-            self._sim_scan()
+        self._sim_scan()
 
     def _sim_scan(self):
         for number, model in enumerate(self._pins):
