@@ -61,7 +61,7 @@ def event_line():
     probe.deinit()
     keys = keypad.Keys((pin("pin_event"),), value_when_pressed=True, pull=True,
                        interval=settings.event_scan_ms / 1000)
-    return EventLine(keys, level)
+    return EventLine(keys, keypad.Event(), level)
 
 
 def output(attr, value):

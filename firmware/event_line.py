@@ -17,11 +17,13 @@ from firmware.pollable import readable
 
 class EventLine:
     """``keys``: a ``keypad.Keys`` over the EVENT pin alone (pressed = high);
-    ``level``: the pin's level when the scanner was made (CircuitPython's first scan
-    takes the current state as its starting point and queues nothing for it)."""
+    ``event``: a ``keypad.Event`` to read edges into (reused: watching allocates
+    nothing); ``level``: the pin's level when the scanner was made (CircuitPython's
+    first scan takes the current state as its starting point and queues nothing)."""
 
-    def __init__(self, keys, level=False):
+    def __init__(self, keys, event, level=False):
         self._events = keys.events
+        self._event = event
         self._high = bool(level)
         self._lost_track = False  # edges were dropped: the level is a guess
         self.edges = 0  # edges seen so far, for tests
@@ -30,10 +32,8 @@ class EventLine:
     def value(self):
         """True while the module has events queued, as of the last scan."""
         events = self._events
-        while True:
-            event = events.get()
-            if event is None:
-                break
+        event = self._event
+        while events.get_into(event):
             self._high = event.pressed
             self.edges += 1
         if events.overflowed:

@@ -19,7 +19,7 @@ _POLLIN = 1
 
 
 class Edge:
-    def __init__(self, pressed):
+    def __init__(self, pressed=False):
         self.key_number = 0
         self.pressed = pressed
 
@@ -45,8 +45,13 @@ class PollableQueue(io.IOBase):
             return
         self._items.append(Edge(pressed))
 
-    def get(self):
-        return self._items.pop(0) if self._items else None
+    def get_into(self, event):
+        if not self._items:
+            return False
+        edge = self._items.pop(0)
+        event.key_number = edge.key_number
+        event.pressed = edge.pressed
+        return True
 
     def clear(self):
         self._items = []
@@ -66,7 +71,7 @@ async def watcher(line, woken):
 
 async def main():
     keys = Keys()
-    line = EventLine(keys, level=False)
+    line = EventLine(keys, Edge(), level=False)
     assert line.value is False
 
     woken = []
