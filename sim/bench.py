@@ -82,6 +82,37 @@ def climate_update(drive):
             "full_frame_bytes": full_frame_bytes, "full_frame_s": full_frame_s}
 
 
+def button_latency(drive, presses=12):
+    """Press to the last pixel of the next screen (s), over ``presses`` presses spread
+    across the button scanner's 20 ms phase: [(latency_s, frame_s)]."""
+    badge = _badge(drive)
+    starts = []
+
+    def press():
+        starts.append((badge.clock.now(), len(badge.i2c.log)))
+        badge.press("B")
+
+    for index in range(presses):
+        # 0.7 s apart (away from the 10 s sampling), 1.7 ms later in the scan each time
+        badge.at(12.0 + 0.7017 * index, press)
+    badge.run(12.0 + 0.7017 * presses + 1.0)
+    return [_frame_after(badge, start, pressed_s) for pressed_s, start in starts]
+
+
+def _frame_after(badge, start, pressed_s):
+    """(press to the end of the first burst of display writes, its wire time)."""
+    end = None
+    wire = 0.0
+    for record in list(badge.i2c.log)[start:]:
+        if record.address != 0x3C:
+            continue
+        if end is not None and record.time_s - end > 0.005:
+            break
+        end = record.time_s + i2c_wire_time_s(len(record.data))
+        wire += i2c_wire_time_s(len(record.data))
+    return (None if end is None else end - pressed_s), wire
+
+
 def report(duration_s=600.0, out=print, cloud=True, content=True):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -89,9 +120,9 @@ def report(duration_s=600.0, out=print, cloud=True, content=True):
         s = max(runs, key=lambda run: run["ratio"])
         median = sorted(run["ratio"] for run in runs)[2]
         out("virtual time: %.0f simulated s in %.3f wall s = %.0fx real time, best of 5; "
-            "median %.0fx (%s; goal >= 1000x; %d loop steps)" % (s["simulated_s"], s["wall_s"], s["ratio"], median,
-                             ", ".join("%.0fx" % run["ratio"] for run in runs),
-                             s["loop_steps"]))
+            "median %.0fx (%s; goal >= 1000x; %d loop steps)"
+            % (s["simulated_s"], s["wall_s"], s["ratio"], median,
+               ", ".join("%.0fx" % run["ratio"] for run in runs), s["loop_steps"]))
         st = stalls(tmp / "stalls", duration_s)
         out("longest loop stall from a blocking sleep (normal operation, %.0f s): "
             "%.2f ms in %s (goal <= 2 ms; the driver's own single-shot reads "
@@ -99,6 +130,16 @@ def report(duration_s=600.0, out=print, cloud=True, content=True):
                                           st["sleep_task"]))
         out("longest blocking I2C transfer in one step: %.2f ms in %s "
             "(wire time at 400 kHz)" % (st["i2c_s"] * 1e3, st["i2c_task"]))
+        pairs = [p for p in button_latency(tmp / "buttons") if p[0] is not None]
+        latencies = sorted(p[0] for p in pairs)
+        frame_s = max(p[1] for p in pairs)
+        out("button B to the last pixel of the next screen (%d presses over the 20 ms "
+            "scan phase): %.1f ms median, %.1f ms max = %.2fx / %.2fx the screen's own "
+            "I2C time of %.1f ms; keypad scans the buttons every 20 ms (its debounce), "
+            "so a press waits 0-20 ms to be seen"
+            % (len(pairs), latencies[len(latencies) // 2] * 1e3, latencies[-1] * 1e3,
+               latencies[len(latencies) // 2] / frame_s, latencies[-1] / frame_s,
+               frame_s * 1e3))
         c = climate_update(tmp / "climate")
         out("one climate update on I2C: %d bytes, %.2f ms at 400 kHz "
             "(sensor %d bytes / %.2f ms + display %d bytes / %.2f ms) vs a full frame "
