@@ -138,13 +138,17 @@ class SimEventLoop(asyncio.SelectorEventLoop):
     def call_soon(self, callback, *args, context=None):
         entry = self._sleep_entry
         if entry is not None:
-            # A task just yielded inside sleep(): its next step waits for the timer.
             self._sleep_entry = None
-            entry[2] = callback
-            entry[3] = context
-            heapq.heappush(self._timers, entry)
-            callback.__self__._sim_sleep = entry  # the SimTask, for its cancel()
-            return None
+            owner = getattr(callback, "__self__", None)
+            if owner.__class__ is SimTask:
+                # The task just yielded inside sleep(): its next step waits for the timer.
+                entry[2] = callback
+                entry[3] = context
+                heapq.heappush(self._timers, entry)
+                owner._sim_sleep = entry  # for its cancel()
+                return None
+            # Not the sleeping task's step (a coroutine driven by hand): never delay
+            # someone else's callback.
         return super().call_soon(self._measured, callback, *args, context=context)
 
     def call_at(self, when, callback, *args, context=None):
