@@ -58,8 +58,8 @@ class CloudSession:
     ``wake`` (an asyncio.Event) is set by whoever has news for the session: the EVENT
     line's watcher when the line goes high, the sampler when a reading enters the
     outbox. While connected and idle the session sleeps on it and costs nothing.
-    ``event_pin``: the EVENT line (``.value``; an :class:`~firmware.event_line.EventLine`
-    on the badge), or None to ask ``EVENT?`` every ``_QUERY_WITHOUT_PIN_S``.
+    ``event_pin``: the EVENT line (an :class:`~firmware.event_line.EventLine`), or None
+    to ask ``EVENT?`` every ``_QUERY_WITHOUT_PIN_S``.
 
     ``shadow`` (a ShadowTwin, optional) is set up in every session and gets the
     module's SHADOW events.
@@ -193,7 +193,7 @@ class CloudSession:
         while True:
             event = await self._client.poll_event()
             if event is None:
-                if pin is not None and hasattr(pin, "module_empty"):
+                if pin is not None:
                     pin.module_empty()
                 return fetched
             if event.id == MSG:

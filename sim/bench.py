@@ -70,9 +70,10 @@ def climate_update(drive):
         part[0] += len(record.data)
         part[1] += i2c_wire_time_s(len(record.data))
         part[2] += 1
+    from sim.bench_content import FULL_FRAME_S
+
     full_frame_bytes = 1024
-    full_frame_s = (i2c_wire_time_s(1 + full_frame_bytes) + i2c_wire_time_s(6)
-                    + i2c_wire_time_s(6))
+    full_frame_s = FULL_FRAME_S
     total_bytes = sum(p[0] for p in per_part.values())
     total_s = sum(p[1] for p in per_part.values())
     return {"sensor_bytes": per_part[0x44][0], "sensor_s": per_part[0x44][1],
@@ -83,8 +84,9 @@ def climate_update(drive):
 
 
 def button_latency(drive, presses=12):
-    """Press to the last pixel of the next screen (s), over ``presses`` presses spread
-    across the button scanner's 20 ms phase: [(latency_s, frame_s)]."""
+    """Press to the last pixel of the next screen, over ``presses`` presses spread
+    across the button scanner's 20 ms phase: [(latency_s, wire time of that refresh
+    in s)]."""
     badge = _badge(drive)
     starts = []
 
@@ -96,21 +98,13 @@ def button_latency(drive, presses=12):
         # 0.7 s apart (away from the 10 s sampling), 1.7 ms later in the scan each time
         badge.at(12.0 + 0.7017 * index, press)
     badge.run(12.0 + 0.7017 * presses + 1.0)
-    return [_frame_after(badge, start, pressed_s) for pressed_s, start in starts]
+    from sim.bench_content import first_refresh
 
-
-def _frame_after(badge, start, pressed_s):
-    """(press to the end of the first burst of display writes, its wire time)."""
-    end = None
-    wire = 0.0
-    for record in list(badge.i2c.log)[start:]:
-        if record.address != 0x3C:
-            continue
-        if end is not None and record.time_s - end > 0.005:
-            break
-        end = record.time_s + i2c_wire_time_s(len(record.data))
-        wire += i2c_wire_time_s(len(record.data))
-    return (None if end is None else end - pressed_s), wire
+    results = []
+    for pressed_s, start in starts:
+        end, wire_s = first_refresh(list(badge.i2c.log)[start:])
+        results.append((None if end is None else end - pressed_s, wire_s))
+    return results
 
 
 def report(duration_s=600.0, out=print, cloud=True, content=True):

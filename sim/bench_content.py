@@ -38,17 +38,20 @@ def _payloads(trials):
         yield "name", names[i % len(names)]
 
 
-def _end_of_first_refresh(records, gap_s=0.005):
-    """When the first burst of display writes ends (s): the content's own refresh,
-    not a later redraw for some other reason."""
+def first_refresh(records, gap_s=0.005):
+    """The first burst of display writes in ``records`` (an I2C log): (when it ends,
+    its wire time), in s; (None, 0.0) without any. That burst is the change's own
+    refresh, not a later redraw for some other reason."""
     end = None
+    wire_s = 0.0
     for record in records:
         if record.address != 0x3C:
             continue
         if end is not None and record.time_s - end > gap_s:
             break
         end = record.time_s + i2c_wire_time_s(len(record.data))
-    return end
+        wire_s += i2c_wire_time_s(len(record.data))
+    return end, wire_s
 
 
 def measure(drive, trials=5, settings=None):
@@ -80,7 +83,7 @@ def measure(drive, trials=5, settings=None):
             logged = len(badge.i2c.log)
             await deliver(url, badge.thing, kind, payload)
             await asyncio.sleep(1.0)
-            end = _end_of_first_refresh(list(badge.i2c.log)[logged:])
+            end, _wire_s = first_refresh(list(badge.i2c.log)[logged:])
             if end is None:
                 continue
             size = len(payload.encode() if isinstance(payload, str) else payload)

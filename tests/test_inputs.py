@@ -140,7 +140,7 @@ def test_the_runtime_provides_asyncio_core_only_during_a_run(make_badge):
 # -- the EVENT line on a whole badge ---------------------------------------------------------------
 
 
-def get_commands_after_rises(badge, scan_ms):
+def get_commands_after_rises(badge):
     """Record, for each rise of the module's EVENT pin, when the badge next wrote a
     GET or EVENT? command: [(rise_s, command_s)]."""
     rises, commands = [], []
@@ -165,7 +165,7 @@ def test_the_badge_asks_the_module_within_one_scan_of_a_message(make_badge):
 
     async def steps(url, badge):
         await sleep_until(badge.clock, 8)
-        trace["rises"], trace["commands"] = get_commands_after_rises(badge, 5)
+        trace["rises"], trace["commands"] = get_commands_after_rises(badge)
         for index in range(12):
             await asyncio.sleep(0.5 + 0.0007 * index)  # walks through the scan phase
             await deliver(url, THING, "name", "Name %d" % index)
