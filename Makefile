@@ -4,22 +4,22 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: sim test bench golden deps clean mosquitto
+.PHONY: sim test bench golden deps clean mosquitto mpy-cross
 
-sim: $(STAMP)
+sim: $(STAMP) mpy-cross
 	$(PY) -m sim
 
-test: $(STAMP) mosquitto
+test: $(STAMP) mosquitto mpy-cross
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)
 	$(PY) -m sim bench
 
 # Regenerate the pixel-exact golden frames in tests/golden/ after a deliberate UI change.
-golden: $(STAMP)
+golden: $(STAMP) mpy-cross
 	BADGE_UPDATE_GOLDEN=1 $(VENV)/bin/pytest
 
-deps: $(STAMP)
+deps: $(STAMP) mpy-cross
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -27,6 +27,23 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# CircuitPython's own mpy-cross, which `deploy` writes the badge's .mpy files with: built
+# once (about 15 s) from CircuitPython's source into build/ (CIRCUITPYTHON_SRC=DIR for
+# another source folder). With CIRCUITPY_MPY_CROSS=/path/to/mpy-cross nothing is built.
+CIRCUITPYTHON_SRC ?= ../shared/circuitpython
+MPY_CROSS := build/mpy-cross-10.2.1
+
+mpy-cross: $(if $(CIRCUITPY_MPY_CROSS),,$(MPY_CROSS))
+
+$(MPY_CROSS): | $(STAMP)
+	@if test -f $(CIRCUITPYTHON_SRC)/build-mpy-cross.sh; then \
+		echo "building CircuitPython's mpy-cross from $(CIRCUITPYTHON_SRC) (once, about 15 s)"; \
+		PYTHON=$(abspath $(PY)) bash $(CIRCUITPYTHON_SRC)/build-mpy-cross.sh build >/dev/null; \
+	else \
+		echo "note: no CircuitPython source at $(CIRCUITPYTHON_SRC), so no mpy-cross: deploy needs one" \
+			"(set CIRCUITPYTHON_SRC=DIR, or CIRCUITPY_MPY_CROSS=/path/to/mpy-cross; see the README)"; \
+	fi
 
 # The tests start a real mosquitto on a loopback port; install it if it is missing.
 mosquitto:
