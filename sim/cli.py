@@ -96,6 +96,9 @@ def build_parser():
     deploy.add_argument("drive", metavar="CIRCUITPY_DIR")
     deploy.add_argument("--force", action="store_true",
                         help="deploy even if boot_out.txt is missing")
+    deploy.add_argument("--source", action="store_true",
+                        help="copy .py files instead of compiling to .mpy (debugging, "
+                             "the CPython engine)")
 
     bench = sub.add_parser("bench", help="measure speed, stalls and bus costs")
     bench.add_argument("--duration", type=_positive_float, default=600.0, metavar="S",
@@ -118,6 +121,13 @@ def _run(args):
         print("%s has no code.py: deploy first (python -m sim deploy %s)" % (root, root),
               file=sys.stderr)
         return 2
+    if root is not None:
+        from sim.deploy import cpython_engine_refusal
+
+        refusal = cpython_engine_refusal(root)
+        if refusal:
+            print(refusal, file=sys.stderr)
+            return 2
     listen = ("127.0.0.1", 0 if args.virtual_time else 1883)
     if args.listen:
         from sim.cloud.run import parse_listen
@@ -223,7 +233,7 @@ def _deploy(args):
     from sim.deploy import DeployError, deploy
 
     try:
-        for line in deploy(Path(args.drive), force=args.force):
+        for line in deploy(Path(args.drive), force=args.force, source=args.source):
             print(line)
     except DeployError as error:
         print("deploy: %s" % error, file=sys.stderr)

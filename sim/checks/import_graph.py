@@ -5,6 +5,10 @@ module level, directly or through our other modules, is a hardware module. Impor
 inside functions run later and are not followed; imports inside
 ``try: ... except ImportError`` are allowed to fail and are not followed either (that is
 how type-only imports and fallbacks are written).
+
+What the badge can import at all (:func:`reachable_modules`, used by ``deploy`` to ship
+only those) follows every import instead: inside functions, guarded ones, and a
+package's lazy attribute loader (asyncio's ``_attrs`` table).
 """
 
 import ast
@@ -24,6 +28,11 @@ HARDWARE_MODULES = frozenset({
 })
 
 _GUARD_EXCEPTIONS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+
+# Modules compiled into CircuitPython 9.x/10.x for the Pico (a full build) that libraries
+# try first and replace with Python code only where they are missing: the asyncio port's
+# ``_asyncio`` (else asyncio/task.py) and ``traceback`` (else asyncio/traceback.py).
+BADGE_BUILT_INS = frozenset({"_asyncio", "traceback"})
 
 
 def badge_modules(root):
@@ -79,12 +88,50 @@ def _import_nodes(statements):
                 yield from _import_nodes(case.body)
 
 
-def module_imports(name, file, known):
-    """Absolute names a module imports at load time (``known``: our module names)."""
+def _imports_only_built_ins(statements, built_ins):
+    """True when ``statements`` are absolute imports of modules in ``built_ins`` alone."""
+    names = []
+    for node in statements:
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.append(node.module)
+        else:
+            return False
+    return bool(names) and all(name.split(".")[0] in built_ins for name in names)
+
+
+def _every_import_node(node, built_ins):
+    """Every import statement, wherever it is: a lazy import inside a function runs too.
+
+    The fallback of a guard whose ``try`` imports only modules in ``built_ins``
+    (``try: from _asyncio import Task`` / ``except ImportError: from .task import
+    Task``) never runs there, so it is skipped.
+    """
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        yield node
+        return
+    if is_import_guard(node) and _imports_only_built_ins(node.body, built_ins):
+        children = node.body + node.orelse + node.finalbody
+    else:
+        children = ast.iter_child_nodes(node)
+    for child in children:
+        yield from _every_import_node(child, built_ins)
+
+
+def module_imports(name, file, known, *, everywhere=False, built_ins=frozenset()):
+    """Absolute names a module imports (``known``: our module names).
+
+    By default only what runs when the module is imported; with ``everywhere`` also the
+    imports inside functions and inside import guards, except the fallbacks of guards
+    around ``built_ins`` (see :func:`_every_import_node`).
+    """
     package = name if file.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
     tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
-    for node in _import_nodes(tree.body):
+    nodes = (_every_import_node(tree, built_ins) if everywhere
+             else _import_nodes(tree.body))
+    for node in nodes:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
             continue
@@ -133,3 +180,77 @@ def hardware_reasons(root):
         return None
 
     return {name: chain(name) for name in modules}
+
+
+def lazy_attributes(file):
+    """``{attribute: submodule}`` of a package that imports a submodule on first use of an
+    attribute (a module-level ``_attrs = {"Event": "event", ...}`` and a module-level
+    ``__getattr__``, as asyncio does); ``{}`` for any other module."""
+    tree = ast.parse(Path(file).read_text(encoding="utf-8"), filename=str(file))
+    table = {}
+    has_getattr = False
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
+            has_getattr = True
+        elif (isinstance(node, ast.Assign) and len(node.targets) == 1
+              and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "_attrs"
+              and isinstance(node.value, ast.Dict)):
+            for key, value in zip(node.value.keys, node.value.values):
+                if (isinstance(key, ast.Constant) and isinstance(key.value, str)
+                        and isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                    table[key.value] = value.value
+    return table if has_getattr else {}
+
+
+def attributes_used(file, package):
+    """Names a module takes from ``package``: ``package.NAME`` after ``import package``
+    (or ``import package as alias``) and ``from package import NAME``."""
+    tree = ast.parse(Path(file).read_text(encoding="utf-8"), filename=str(file))
+    aliases = set()
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == package:
+                    aliases.add(alias.asname or package)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module == package:
+            used.update(alias.name for alias in node.names)
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in aliases):
+            used.add(node.attr)
+    return used
+
+
+def reachable_modules(entries, modules, *, built_ins=BADGE_BUILT_INS):
+    """``{module: importer}`` for every module of ``modules`` the badge can import.
+
+    ``entries``: the files CircuitPython runs itself (``code.py``, ``boot.py``);
+    ``modules``: ``{name: file}`` of every module that could be shipped (ours and the
+    libraries'). Every import counts, wherever it is written: at module level, inside a
+    function (a lazy import runs when the function does), inside an import guard (a
+    fallback must be there when it is needed, unless the guard tries only ``built_ins``,
+    which the badge has), and an attribute of a package
+    with a lazy loader (``asyncio.Event`` imports ``asyncio.event``). Names that are not
+    in ``modules`` (built-in modules, typing) are left out. ``importer`` is the name of a
+    module (or entry file) that imports it, to say why it is shipped.
+    """
+    lazy = {name: lazy_attributes(file) for name, file in modules.items()
+            if file.name == "__init__.py"}
+    lazy = {name: table for name, table in lazy.items() if table}
+    reached = {}
+    queue = [(Path(entry).stem, Path(entry)) for entry in entries]
+    while queue:
+        importer, file = queue.pop(0)
+        imported = module_imports(importer if importer in modules else "", file, modules,
+                                  everywhere=True, built_ins=built_ins)
+        for package, table in lazy.items():
+            if package in imported:
+                for attribute in attributes_used(file, package):
+                    if attribute in table:
+                        imported.add(package + "." + table[attribute])
+        for name in sorted(imported):
+            if name in modules and name not in reached:
+                reached[name] = importer
+                queue.append((name, modules[name]))
+    return reached
