@@ -39,17 +39,20 @@ def test_deploy_refuses_circuitpython_8(tmp_path):
         list(deploy(drive))
 
 
-def test_deploy_copies_everything_and_keeps_settings(tmp_path):
+@pytest.mark.parametrize("source, suffix", [(False, ".mpy"), (True, ".py")])
+def test_deploy_copies_everything_and_keeps_settings(tmp_path, source, suffix):
     drive = fake_drive(tmp_path / "d", "Adafruit CircuitPython 10.0.3 on 2025-10-01; Pico")
     (drive / "settings.toml").write_text("BADGE_SAMPLE_PERIOD_S = 30\n")
-    lines = list(deploy(drive))
+    lines = list(deploy(drive, source=source))
     assert lines[0].startswith("found Adafruit CircuitPython 10.0.3")
     assert "kept the existing settings.toml" in lines
     assert (drive / "settings.toml").read_text() == "BADGE_SAMPLE_PERIOD_S = 30\n"
-    for name in ("boot.py", "code.py", "firmware/app.py", "lib/adafruit_sht31d.py",
-                 "lib/adafruit_display_text/label.py", "lib/asyncio/core.py",
-                 "lib/adafruit_bus_device/i2c_device.py"):
+    for name in ("boot.py", "code.py"):
         assert (drive / name).is_file(), name
+    for name in ("firmware/app", "lib/adafruit_sht31d", "lib/adafruit_display_text/label",
+                 "lib/asyncio/core", "lib/adafruit_bus_device/i2c_device"):
+        assert (drive / (name + suffix)).is_file(), name + suffix
+    assert lines[-3].startswith("deployed 58 files"), lines[-3]
     # The circup requirements list the same libraries.
     listed = [line.strip() for line in
               (REPO / "sim/templates/circup-requirements.txt").read_text().splitlines()
@@ -59,7 +62,7 @@ def test_deploy_copies_everything_and_keeps_settings(tmp_path):
 
 def test_badge_runs_from_a_deployed_drive_alone(tmp_path, make_badge):
     drive = fake_drive(tmp_path / "d")
-    list(deploy(drive))
+    list(deploy(drive, source=True))
     badge = make_badge(code_root=drive, drive_dir=drive, strict_libs=True,
                        temperature_c=21.5, humidity_rh=40)
     badge.run(30)
@@ -68,7 +71,7 @@ def test_badge_runs_from_a_deployed_drive_alone(tmp_path, make_badge):
 
 def test_a_drive_missing_a_library_fails_as_on_the_badge(tmp_path, make_badge):
     drive = fake_drive(tmp_path / "d")
-    list(deploy(drive))
+    list(deploy(drive, source=True))
     shutil.rmtree(drive / "lib" / "adafruit_display_text")
     badge = make_badge(code_root=drive, drive_dir=drive, strict_libs=True)
     with pytest.raises(ModuleNotFoundError, match="CIRCUITPY/lib"):
@@ -79,10 +82,29 @@ def test_cli_deploy_reports_and_fails_cleanly(tmp_path):
     drive = fake_drive(tmp_path / "d")
     done = sim("deploy", str(drive))
     assert done.returncode == 0, done.stderr
-    assert "copied lib/adafruit_sht31d" in done.stdout
+    assert "compiled lib/adafruit_sht31d (adafruit-circuitpython-sht31d 2.3.31)" in done.stdout
+    assert "deployed 58 files" in done.stdout
     refused = sim("deploy", str(tmp_path / "missing"))
     assert refused.returncode == 1
     assert "is not a folder" in refused.stderr
+
+
+def test_cli_runs_a_source_drive_and_refuses_an_mpy_drive(tmp_path):
+    drive = fake_drive(tmp_path / "d")
+    assert sim("deploy", "--source", str(drive)).returncode == 0
+    shot = tmp_path / "out.png"
+    done = sim("run", "--root", str(drive), "--headless", "--duration", "30",
+               "--virtual-time", "--temperature", "21.5", "--humidity",
+               "40", "--screenshot", str(shot))
+    assert done.returncode == 0, done.stderr
+    pixels = bytes(1 if p else 0 for p in Image.open(shot).convert("1").get_flattened_data())
+    assert_golden("climate_21.5C_40RH", pixels)
+    assert sim("deploy", str(drive)).returncode == 0  # the same drive, now .mpy
+    refused = sim("run", "--root", str(drive), "--headless", "--duration", "5",
+                  "--virtual-time")
+    assert refused.returncode == 2
+    assert "holds .mpy modules" in refused.stderr
+    assert "deploy --source" in refused.stderr
 
 
 def test_cli_headless_run_writes_the_frame(tmp_path):
