@@ -60,6 +60,14 @@ builtins.TimeoutError = TimeoutError
 del TimeoutError
 """
 
+# MicroPython's C ``_asyncio`` compares task times modulo 2**30 ms; CircuitPython's
+# (like adafruit_ticks, which the port's Python code uses) modulo 2**29. Across the
+# 2**29 wrap only the port's own Python task queue (``asyncio/task.py``) orders tasks as
+# the badge's C queue does; hiding ``_asyncio`` makes the port use it.
+_PYTHON_TASK_QUEUE = """\
+sys.modules["_asyncio"] = None
+"""
+
 _IMPORTS = """\
 def _check_imports(names):
     import asyncio
@@ -233,14 +241,23 @@ def scenario_files(scenario_dir=SCENARIO_DIR):
     return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
 
 
-def run_scenario(path, root=REPO_ROOT):
-    """Run one scenario script in a fresh VM; it must print PASS as its last line."""
+def run_scenario(path, root=REPO_ROOT, guest_ms=mpy_vm.POWER_UP_TICKS_MS,
+                 deadline_s=mpy_vm.DEADLINE_S, python_task_queue=False):
+    """Run one scenario script in a fresh VM; it must print PASS as its last line.
+
+    ``guest_ms``: the guest's ``ticks_ms`` when the VM starts; ``deadline_s``: wall
+    seconds after which the run is ended and fails (see :mod:`mpy_vm`);
+    ``python_task_queue``: the asyncio port's Python task queue instead of the VM's C
+    one, which mis-orders tasks across the 2**29 ms wrap (see ``_PYTHON_TASK_QUEUE``).
+    """
     path = Path(path)
     scenario_dir = path.parent
     name = path.stem
     with staged(root, scenario_dir) as stage:
-        code = _PRELUDE.format(path=GUEST_PATH + [GUEST_SCENARIOS]) + _SCENARIO.format(mark=MARK, name=name)
-        run = mpy_vm.run(code, stage)
+        code = (_PRELUDE.format(path=GUEST_PATH + [GUEST_SCENARIOS])
+                + (_PYTHON_TASK_QUEUE if python_task_queue else "")
+                + _SCENARIO.format(mark=MARK, name=name))
+        run = mpy_vm.run(code, stage, guest_ms=guest_ms, deadline_s=deadline_s)
     lines, failed, guest_file = [], False, None
     for line in _readable(run.stdout, root, scenario_dir).splitlines():
         words = line.split(" ", 2)
