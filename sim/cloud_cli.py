@@ -106,13 +106,30 @@ def _check_url(url):
     parse_broker_url(url)
 
 
+async def _watch_and_announce(args):
+    """``watch``, saying on stderr once it is subscribed (readings from then on arrive)."""
+    from sim.cloud.watch import telemetry_filter, watch
+
+    ready = asyncio.Event()
+
+    async def announce():
+        await ready.wait()
+        print("watch: subscribed to %s at %s" % (telemetry_filter(args.thing), args.broker),
+              file=sys.stderr, flush=True)
+
+    announcing = asyncio.ensure_future(announce())
+    try:
+        return await watch(args.thing, args.broker, count=args.count, ready=ready)
+    finally:
+        announcing.cancel()
+
+
 def run_watch(args):
-    from sim.cloud.watch import watch
     from sim.expresslink.cloud import CloudError
 
     try:
         _check_url(args.broker)
-        return _run(watch(args.thing, args.broker, count=args.count))
+        return _run(_watch_and_announce(args))
     except ValueError as error:
         return _fail("watch: %s" % error)
     except CloudError as error:

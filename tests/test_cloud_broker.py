@@ -84,7 +84,7 @@ def test_an_idle_virtual_hour_keeps_clients_connected():
             return loop.time(), real_s, messages, lost
     (virtual_s, real_s, messages, lost), loop = run_on("virtual", main)
     assert virtual_s == pytest.approx(3600.0, abs=0.1)
-    assert real_s < 5.0
+    assert real_s < 60.0  # an hour of virtual time is not waited for (about 0.2 s here)
     assert messages == [("t/after", b"still here")] and lost == []
 
 

@@ -32,33 +32,44 @@ class Command:
             [sys.executable, "-m", "sim", *args], cwd=REPO, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines = queue.Queue()
+        self.error_lines = queue.Queue()
         self.seen = []
+        self._stderr = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        self._error_reader = threading.Thread(target=self._read_errors, daemon=True)
+        self._error_reader.start()
 
     def _read(self):
         for line in self.process.stdout:
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
 
-    def wait_line(self, contains, timeout_s=10.0):
-        """The first stdout line containing ``contains``; fails on exit or timeout."""
+    def _read_errors(self):
+        for line in self.process.stderr:
+            self._stderr.append(line)
+            self.error_lines.put(line.rstrip("\n"))
+        self.error_lines.put(None)
+
+    def wait_line(self, contains, timeout_s=10.0, stream="stdout"):
+        """The first line of ``stream`` containing ``contains``; fails on exit or timeout."""
+        lines, seen = (self.lines, self.seen) if stream == "stdout" else (self.error_lines, [])
         deadline = time.monotonic() + timeout_s
         while True:
             left = deadline - time.monotonic()
             try:
-                line = self.lines.get(timeout=max(left, 0.01))
+                line = lines.get(timeout=max(left, 0.01))
             except queue.Empty:
                 line = ""
             if line is None:
                 pytest.fail("%s ended (rc %s) before printing %r; stderr:\n%s" % (
                     " ".join(self.args), self.process.wait(), contains, self.stderr()))
-            self.seen.append(line)
+            seen.append(line)
             if contains in line:
                 return line
             if time.monotonic() >= deadline:
                 pytest.fail("%s printed no %r within %.0f s; saw %r" % (
-                    " ".join(self.args), contains, timeout_s, self.seen))
+                    " ".join(self.args), contains, timeout_s, seen))
 
     def finish(self, timeout_s):
         """Wait for the exit; returns (rc, stdout lines, stderr)."""
@@ -77,7 +88,8 @@ class Command:
     def stderr(self):
         if self.process.poll() is None:
             return ""
-        return self.process.stderr.read()
+        self._error_reader.join(2)
+        return "".join(self._stderr)
 
     def kill(self):
         if self.process.poll() is None:
@@ -174,13 +186,16 @@ def test_pyserial_script_publishes_through_the_module_to_the_broker(broker):
 def test_watch_prints_the_readings_of_a_headless_run(broker, tmp_path):
     drive = tmp_path / "drive"
     drive.mkdir()
-    # A reading every 2 s keeps this real-time run short.
+    # A reading every 2 s; on virtual time the run's 30 s take well under a second, and
+    # how many readings it makes does not depend on how busy this machine is.
     (drive / "settings.toml").write_text("BADGE_SAMPLE_PERIOD_S = 2\n")
     watcher = Command("watch", "--broker", broker, "--count", "3")
     run = None
     try:
-        time.sleep(1.0)  # let the watcher subscribe before the badge publishes
-        run = Command("run", "--headless", "--duration", "7", "--temperature", "23.5",
+        # The badge starts once the watcher is subscribed, so no reading goes past it.
+        watcher.wait_line("watch: subscribed to badge/+/telemetry", timeout_s=20, stream="stderr")
+        run = Command("run", "--headless", "--virtual-time", "--duration", "30",
+                      "--temperature", "23.5",
                       "--humidity", "41", "--broker", broker, "--drive", str(drive))
         rc, lines, stderr = watcher.finish(timeout_s=25)
         assert rc == 0, stderr
