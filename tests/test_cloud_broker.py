@@ -131,7 +131,8 @@ def test_mosquitto_start_stop_and_log():
         with socket.create_connection(("127.0.0.1", port), timeout=1):
             pass
         assert broker.url == "mqtt://127.0.0.1:" + str(port)
-        for _ in range(100):  # mosquitto writes its log with some delay
+        deadline = time.monotonic() + 10   # mosquitto writes its log with some delay
+        while time.monotonic() < deadline:
             if "New connection from 127.0.0.1" in broker.log():
                 break
             time.sleep(0.01)
