@@ -32,6 +32,7 @@ class ConsoleCapture:
         self.interrupts = []  # KeyboardInterrupt tracebacks (Ctrl-C from the host)
         self.mem_free = []  # (time_s, bytes)
         self.first_output_s = None
+        self.on_line = []  # callables(line, time_s) told of every complete line
 
     def feed(self, data, time_s):
         """Bytes from the board at emulated ``time_s``."""
@@ -42,13 +43,16 @@ class ConsoleCapture:
         if self.echo is not None:
             self.echo.write(text)
             self.echo.flush()
-        self._partial += _ESCAPES.sub("", text).replace("\r", "")
+        self._partial += text.replace("\r", "")
         *complete, self._partial = self._partial.split("\n")
         for line in complete:
             self._line(line, time_s)
 
     def _line(self, line, time_s):
+        line = _ESCAPES.sub("", line)
         self.lines.append(line)
+        for callback in list(self.on_line):
+            callback(line, time_s)
         if len(self.lines) > self.max_lines:
             del self.lines[: len(self.lines) - self.max_lines]
         stripped = line.strip()

@@ -28,6 +28,8 @@ class Host {
     this.deadline = 0;
     this.syncAt = Infinity;
     this.stopping = false;
+    this.instructions = 0;
+    this.idleNanos = 0;
     this.stats = { transactions: 0, flashWrites: 0 };
     this.link = new Link(config.fdIn, config.fdOut, mcu.clock);
     this.link.onReply = (reply) => this.apply(reply);
@@ -110,9 +112,12 @@ class Host {
       while (clock.nanosCounter < limit) {
         if (core.waiting) {
           const next = clock.nextAlarm ? clock.nextAlarm.nanos : Infinity;
-          clock.tick(Math.min(next, limit) - clock.nanosCounter);
+          const idle = Math.min(next, limit) - clock.nanosCounter;
+          this.idleNanos += idle;
+          clock.tick(idle);
         } else {
           clock.tick(core.executeInstruction() * CYCLE_NANOS);
+          this.instructions += 1;
         }
         limit = Math.min(this.deadline, this.syncAt);
       }
@@ -125,7 +130,7 @@ class Host {
     if (this.config.imageOut) {
       fs.writeFileSync(this.config.imageOut, this.mcu.flash.subarray(DRIVE_OFFSET, DRIVE_OFFSET + DRIVE_BYTES));
     }
-    this.link.event(['stats', { ...this.stats, syncs: this.link.syncs, uartSent: this.uart.bytesSent, uartReceived: this.uart.bytesReceived }]);
+    this.link.event(['stats', { ...this.stats, syncs: this.link.syncs, instructions: this.instructions, idleNanos: Math.round(this.idleNanos), uartSent: this.uart.bytesSent, uartReceived: this.uart.bytesReceived }]);
     this.link.call({ op: 'bye' });
   }
 }

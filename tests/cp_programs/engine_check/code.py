@@ -1,0 +1,62 @@
+"""The CircuitPython engine's own check, one boot: each result is one "check ..." line.
+
+I2C scan, SHT31-D through adafruit_sht31d, a label on the SSD1306, an AT round
+trip with the ExpressLink module, a keypad press, then a planted error (a traceback).
+The host's soft reload (Ctrl-C, Ctrl-D) runs it again: the I2C bus must come back.
+"""
+
+import time
+
+import board
+import busio
+import displayio
+import gc
+import supervisor
+
+print("check run_reason", supervisor.runtime.run_reason)
+
+displayio.release_displays()
+i2c = busio.I2C(board.GP5, board.GP4, frequency=400_000)
+while not i2c.try_lock():
+    pass
+print("check scan", " ".join("0x%02x" % a for a in i2c.scan()))
+i2c.unlock()
+
+import adafruit_sht31d
+
+sensor = adafruit_sht31d.SHT31D(i2c)
+print("check sht31d %.2f %.2f" % (sensor.temperature, sensor.relative_humidity))
+
+import label_screen
+
+display = label_screen.show(i2c)
+print("check frame shown")
+
+uart = busio.UART(board.GP0, board.GP1, baudrate=115200, timeout=0,
+                  receiver_buffer_size=256)
+deadline = time.monotonic() + 3
+answer = b""
+while time.monotonic() < deadline and b"OK" not in answer:
+    uart.write(b"AT\r\n")
+    sent = time.monotonic()
+    while time.monotonic() - sent < 0.3 and b"\n" not in answer:
+        answer += uart.read(uart.in_waiting) or b""
+    if b"OK" not in answer:
+        answer = b""
+print("check at", answer[answer.find(b"OK"):].strip().decode())
+
+import keypad
+
+keys = keypad.Keys((board.GP13, board.GP14, board.GP15), value_when_pressed=False,
+                   pull=True)
+print("check keys ready")
+deadline = time.monotonic() + 3
+pressed = None
+while time.monotonic() < deadline and pressed is None:
+    event = keys.events.get()
+    if event and event.pressed:
+        pressed = event.key_number
+print("check key", pressed)
+gc.collect()
+print("check mem_free=%d" % gc.mem_free())
+raise RuntimeError("planted for the engine check")
