@@ -59,6 +59,7 @@ class CircuitPythonBadge:
         self.sensor = self.i2c.attach(SHT31D(self.clock))
         self.sensor.temperature_c = temperature_c
         self.sensor.humidity_rh = humidity_rh
+        self.seed = seed
         self.room = RoomClimate(self.sensor, seed) if seed is not None else None
         self.uart_link = SerialLink(self.clock)
         self.console = ConsoleCapture(echo=echo)
@@ -212,8 +213,9 @@ class CircuitPythonBadge:
                 self.stop()
                 return
             url = self.cloud.url
+        # The module's boot garbage is random: seeded, so a run repeats exactly.
         module = ExpressLinkModule(self.clock, self.uart_link.device, MqttCloudLink(url),
-                                   thing_name=self.thing)
+                                   thing_name=self.thing, seed=self.seed or 0)
         self.module = module
         outputs[GPIO_RESET] = module.set_reset
         outputs[GPIO_WAKE] = module.set_wake

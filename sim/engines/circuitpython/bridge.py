@@ -45,6 +45,7 @@ class CoSimBridge:
         self.node_stats = {}
         self.syncs = 0
         self.finished = False
+        self.trace = None  # a list to record (t_ns, event kinds, request) of every sync
 
     # -- called from the simulation ---------------------------------------------------
     def send_keys(self, data):
@@ -62,6 +63,8 @@ class CoSimBridge:
             message = process.receive()
             self.syncs += 1
             t_ns = message["t"]
+            if self.trace is not None:
+                self.trace.append((t_ns, [e[0] for e in message["ev"]], message.get("req")))
             await self._advance_to(t_ns)
             for event in message["ev"]:
                 self._apply(event)
@@ -95,8 +98,8 @@ class CoSimBridge:
             _, first_ns, step_ns, text = event
             data = bytes.fromhex(text)
             self._deliver_uart(first_ns, step_ns, data)
-        elif kind == "con":
-            self.console.feed(bytes.fromhex(event[1]), self.clock.now())
+        elif kind == "con":  # console bytes, with the time the RP2040 sent them
+            self.console.feed(bytes.fromhex(event[1]), event[2] / 1e9)
         elif kind == "pin":
             handler = self.outputs.get(event[1])
             if handler is not None:
@@ -155,8 +158,10 @@ class CoSimBridge:
         limit = t_ns + _MAX_STEP_NS
         if self.stop_at_ns is not None:
             limit = min(limit, max(self.stop_at_ns, t_ns + 1))
-        if loop._ready or loop._selector.any_ready():
-            return t_ns + 1  # work left at this instant: come back at once
+        if loop._ready or loop._selector.any_ready() or loop.io_expected:
+            # Work left at this instant, or a part waits on a real socket: come back at
+            # once, so emulated time does not run on while Python waits in real time.
+            return t_ns + 1
         timers = loop._drop_dead_timers() if loop._dead_timers else loop._timers
         if timers:
             limit = min(limit, max(int(timers[0][0] * 1e9 + 0.5), t_ns + 1))

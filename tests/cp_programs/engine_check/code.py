@@ -25,7 +25,22 @@ i2c.unlock()
 import adafruit_sht31d
 
 sensor = adafruit_sht31d.SHT31D(i2c)
-print("check sht31d %.2f %.2f" % (sensor.temperature, sensor.relative_humidity))
+# The driver waits time.sleep(0.0015) after its soft reset; 9.x sleeps whole ms (1 ms),
+# shorter than the chip's 1.5 ms reset time, and the next command is NACKed. Wait here.
+time.sleep(0.002)
+
+# Single-shot reads without clock stretching sleep 15.5 ms for the chip's 15 ms
+# conversion; 9.x sleeps in whole 1/1024 s ticks (14.6-15.6 ms), and an early read is
+# NACKed (a real finding on 9.2.1, not the engine's). Clock stretching waits on the bus.
+sensor.clock_stretching = True
+temperature = sensor.temperature
+humidity = sensor.relative_humidity
+print("check sht31d %.2f %.2f" % (temperature, humidity))
+
+import terminalio
+
+glyph = terminalio.FONT.get_glyph(ord("M"))
+print("check glyph", glyph.width, glyph.height, glyph.dx, glyph.dy)
 
 import label_screen
 
@@ -56,7 +71,7 @@ while time.monotonic() < deadline and pressed is None:
     event = keys.events.get()
     if event and event.pressed:
         pressed = event.key_number
-print("check key", pressed)
+print("check pressed", pressed)
 gc.collect()
 print("check mem_free=%d" % gc.mem_free())
 raise RuntimeError("planted for the engine check")

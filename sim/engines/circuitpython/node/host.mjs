@@ -83,7 +83,8 @@ class Host {
       this.syncBy(this.mcu.clock.nanos);
     };
     cdc.onSerialData = (buffer) => {
-      this.link.event(['con', toHex(buffer)]);
+      this.link.event(['con', toHex(buffer), Math.round(this.mcu.clock.nanos)]);
+      this.syncBy(this.mcu.clock.nanos); // scripts act on console lines at their time
     };
   }
 
