@@ -9,6 +9,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -80,6 +81,22 @@ def _add_run_options(parser):
     parser.add_argument("--name", metavar="NAME", help="deliver this name at start-up")
     parser.add_argument("--screen", choices=("name", "photo", "qr", "climate", "status"),
                         help="choose the screen at start-up (through the device shadow)")
+    from sim.engines import ENGINES
+    from sim.engines.circuitpython.parts import DEFAULT_VERSION, VERSIONS
+
+    parser.add_argument("--engine", choices=ENGINES, default="cpython",
+                        help="cpython: the firmware on CPython with shims (default); "
+                             "circuitpython: the official CircuitPython UF2 on an emulated "
+                             "RP2040, running the deployed drive (--root, or this checkout "
+                             "deployed to a temporary drive); its time is always emulated")
+    parser.add_argument("--cp", choices=VERSIONS, default=DEFAULT_VERSION, metavar="VERSION",
+                        help="CircuitPython version: %s (default %s)"
+                             % (", ".join(VERSIONS), DEFAULT_VERSION))
+    parser.add_argument("--report", metavar="FILE",
+                        help="write what the run did as JSON (engine, times, tracebacks, "
+                             "soft reloads, readings at the broker, free heap)")
+    parser.add_argument("--reload-at", type=_positive_float, metavar="S",
+                        help="soft reload (Ctrl-C, Ctrl-D on the console) at S seconds")
 
 
 def build_parser():
@@ -110,6 +127,10 @@ def build_parser():
 
 
 def _run(args):
+    if args.engine == "circuitpython":
+        from sim.engines.circuitpython.cli import run_circuitpython
+
+        return run_circuitpython(args)
     from sim.badge import VirtualBadge
 
     if args.virtual_time and args.duration is None:
@@ -164,12 +185,24 @@ def _run(args):
     from sim.deploy import write_settings_template
 
     write_settings_template(drive)
+    import inspect
+
+    versioned = "cp_version" in inspect.signature(VirtualBadge).parameters
     badge = VirtualBadge(
         code_root=root or Path(__file__).resolve().parent.parent, drive_dir=drive,
         virtual_time=args.virtual_time, temperature_c=args.temperature,
         humidity_rh=args.humidity, strict_libs=root is not None,
         echo=args.console, seed=args.seed, module=not args.no_module,
-        broker_url=args.broker, broker_listen=listen, thing=args.thing)
+        broker_url=args.broker, broker_listen=listen, thing=args.thing,
+        **({"cp_version": args.cp} if versioned else {}))
+    report = None
+    if args.report:
+        from sim.engines.circuitpython.report import RunReport
+
+        report = RunReport(badge)
+    if args.reload_at is not None:
+        badge.at(args.reload_at, lambda: badge.runtime.soft_reload())
+    started = time.monotonic()
     startup = None
     if items or args.screen:
         from sim.startup_content import StartupContent
@@ -191,6 +224,9 @@ def _run(args):
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+    if report is not None:
+        report.write(args.report, time.monotonic() - started)
+        print("report: %s" % args.report)
     if badge.startup_error:
         print(badge.startup_error, file=sys.stderr)
         return 1

@@ -1,0 +1,129 @@
+"""``python -m sim run --engine circuitpython``: one badge on the real CircuitPython.
+
+The drive is ``--root DIR`` (a deployed CIRCUITPY folder, ``.mpy`` or ``.py``) or, by
+default, this checkout deployed to a temporary folder first. Time is always the emulated
+RP2040's: ``--duration`` counts emulated seconds, and ``--virtual-time`` changes
+nothing. Missing parts (Node, the npm package, the UF2) end the run with what is missing
+and how to get it (exit code 2).
+"""
+
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _drive(args):
+    """(drive folder, scratch folder to remove or None), or raise SystemExit(2)."""
+    if args.drive:
+        print("--drive is for the CPython engine; the CircuitPython engine runs the "
+              "deployed folder given with --root", file=sys.stderr)
+        raise SystemExit(2)
+    if args.root:
+        root = Path(args.root).resolve()
+        if not (root / "code.py").exists():
+            print("%s has no code.py: deploy first (python -m sim deploy %s)" % (root, root),
+                  file=sys.stderr)
+            raise SystemExit(2)
+        return root, None
+    from sim.deploy import DeployError
+    from sim.engines.circuitpython.drive import deploy_checkout
+
+    scratch = Path(tempfile.mkdtemp(prefix="badge-circuitpy-"))
+    try:
+        deploy_checkout(scratch)
+    except DeployError as error:
+        shutil.rmtree(scratch, ignore_errors=True)
+        print("deploy: %s" % error, file=sys.stderr)
+        raise SystemExit(2) from None
+    return scratch, scratch
+
+
+def run_circuitpython(args):
+    from sim.cli import _startup_items
+    from sim.engines.circuitpython.badge import CircuitPythonBadge
+    from sim.engines.circuitpython.parts import MissingPart, find_parts
+    from sim.engines.circuitpython.report import RunReport
+
+    try:
+        find_parts(args.cp)
+        items = _startup_items(args)
+    except MissingPart as missing:
+        print("circuitpython engine: %s" % missing, file=sys.stderr)
+        return 2
+    except ValueError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    if (items or args.screen) and args.no_module:
+        print("--qr, --photo, --name and --screen travel through the module: drop "
+              "--no-module", file=sys.stderr)
+        return 2
+    listen = ("127.0.0.1", 0)
+    if args.listen:
+        from sim.cloud.run import parse_listen
+
+        listen = parse_listen(args.listen)
+    try:
+        drive, scratch = _drive(args)
+    except SystemExit as stop:
+        return stop.code
+    try:
+        badge = CircuitPythonBadge(
+            drive, version=args.cp, temperature_c=args.temperature,
+            humidity_rh=args.humidity, seed=args.seed, module=not args.no_module,
+            broker_url=args.broker, broker_listen=listen, thing=args.thing,
+            echo=sys.stdout if args.console else None)
+        report = RunReport(badge) if args.report else None
+        startup = None
+        if items or args.screen:
+            from sim.startup_content import StartupContent
+
+            startup = StartupContent(badge, items, args.screen)
+        if args.reload_at is not None:
+            badge.at(args.reload_at, badge.soft_reload)
+        badge.on_loop(lambda loop: loop.add_signal_handler(signal.SIGINT, badge.stop))
+        started = time.monotonic()
+        if args.headless:
+            badge.run(args.duration)
+        else:
+            from sim.interactive import attach_live_view
+
+            with attach_live_view(badge):
+                badge.run(args.duration)
+        wall_s = time.monotonic() - started
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print("CircuitPython %s: %.1f emulated s in %.1f s of wall time (%.2fx)"
+          % (args.cp, badge.clock.now(), wall_s, badge.clock.now() / max(wall_s, 1e-9)))
+    if report is not None:
+        report.write(args.report, wall_s)
+        print("report: %s" % args.report)
+    return _finish(args, badge, startup, items)
+
+
+def _finish(args, badge, startup, items):
+    if badge.startup_error:
+        print(badge.startup_error, file=sys.stderr)
+        return 1
+    if startup is not None:
+        for kind, size in startup.delivered:
+            print("delivered %s: %d bytes" % (kind, size))
+        if startup.error is not None:
+            print("start-up content: %s" % startup.error, file=sys.stderr)
+            return 1
+        if len(startup.delivered) < len(items):
+            print("start-up content: the run ended before everything was delivered; "
+                  "give it a longer --duration", file=sys.stderr)
+            return 1
+    if args.screenshot:
+        shot = Path(args.screenshot)
+        badge.screenshot(shot)
+        print("screenshot: %s (128x64)" % shot)
+        if args.scale > 1:
+            scaled = shot.with_name("%s-x%d%s" % (shot.stem, args.scale, shot.suffix))
+            badge.screenshot(scaled, scale=args.scale)
+            print("screenshot: %s (%dx%d)" % (scaled, 128 * args.scale, 64 * args.scale))
+    return 0
