@@ -75,7 +75,7 @@ def _run(loop, coroutine):
 async def _ping_times(clock, rounds):
     """(round trips of ``AT`` -> ``OK`` by the badge's client, the module's processing
     time), both in seconds."""
-    from sim.expresslink.fake_cloud import FakeBroker
+    from sim.cloud.memory_broker import FakeBroker
     from sim.expresslink.module import ExpressLinkModule
 
     _, client_module = _client_modules()

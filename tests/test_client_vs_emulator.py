@@ -26,7 +26,7 @@ from expresslink import events as ev  # noqa: E402
 from expresslink.client import ExpressLinkClient  # noqa: E402
 
 from sim.clock import VirtualClock  # noqa: E402
-from sim.expresslink.fake_cloud import FakeBroker  # noqa: E402
+from sim.cloud.memory_broker import FakeBroker  # noqa: E402
 from sim.expresslink.module import ExpressLinkModule  # noqa: E402
 from sim.loop import SimEventLoop  # noqa: E402
 from sim.serial_link import SerialLink  # noqa: E402

@@ -8,10 +8,10 @@ import pytest
 
 from sim.cloud.bench import publish_rate
 from sim.cloud.broker import EmbeddedBroker
-from sim.cloud.errors import CloudError
 from sim.cloud.mosquitto import Mosquitto, find_mosquitto, free_port
 from sim.cloud.mqtt_link import MqttCloudLink
 from sim.cloud.testing import Inbox, mosquitto_broker, run_on  # noqa: F401
+from sim.expresslink.cloud import CloudError
 
 
 def test_port_zero_reports_the_bound_port_and_stop_frees_it():

@@ -6,11 +6,11 @@ import os
 import pytest
 
 from sim.cloud.broker import EmbeddedBroker
-from sim.cloud.errors import CloudError
 from sim.cloud.mosquitto import Mosquitto, find_mosquitto, free_port
 from sim.cloud.broker_url import parse_broker_url
 from sim.cloud.mqtt_link import MqttCloudLink
 from sim.cloud.testing import LOOP_KINDS, Inbox, mosquitto_url, run_on  # noqa: F401
+from sim.expresslink.cloud import CloudError
 
 BROKERS = ("embedded", "mosquitto")
 

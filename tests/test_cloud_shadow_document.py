@@ -83,6 +83,18 @@ def test_array_metadata_has_one_entry_per_element():
         "rgb": [{"timestamp": 1}, {"timestamp": 1}, {"timestamp": 1}]}
 
 
+def test_array_metadata_mirrors_objects_and_arrays_inside_it():
+    """An element that is an object or an array gets metadata of its own shape, as in AWS's
+    local shadow manager (ShadowStateMetadata.createMetadataPatch), not one flat timestamp."""
+    store = ShadowStore()
+    slots = [{"name": "a", "on": True}, [1, 2], "x"]
+    result = update(store, {"state": {"reported": {"slots": slots}}}, 1)
+    expected = {"slots": [{"name": {"timestamp": 1}, "on": {"timestamp": 1}},
+                          [{"timestamp": 1}, {"timestamp": 1}], {"timestamp": 1}]}
+    assert result.accepted["metadata"]["reported"] == expected
+    assert store.get("badge", None, 2)["metadata"]["reported"] == expected
+
+
 def test_nested_delta_keeps_only_the_path_to_differing_leaves():
     desired = {"lights": {"color": {"r": 0, "g": 255}, "on": True}, "fan": 1}
     reported = {"lights": {"color": {"r": 0, "g": 0}, "on": True}, "fan": 1, "extra": 5}

@@ -4,10 +4,10 @@ import shutil
 
 import pytest
 
-from sim.cloud.errors import CloudError
 from sim.cloud.mosquitto import Mosquitto, find_mosquitto
 from sim.cloud.mqtt_link import MqttCloudLink
 from sim.cloud.testing import Inbox, make_test_pki, run_on
+from sim.expresslink.cloud import CloudError
 
 pytestmark = pytest.mark.skipif(
     find_mosquitto() is None or shutil.which("openssl") is None,

@@ -7,13 +7,13 @@ import json
 import pytest
 
 from sim.cloud.broker import EmbeddedBroker
-from sim.cloud.errors import CloudError
 from sim.cloud.mosquitto import free_port
 from sim.cloud.mqtt_link import MqttCloudLink
 from sim.cloud.run import parse_listen, run_broker
 from sim.cloud.shadow_client import update_desired
 from sim.cloud.testing import mosquitto_url, run_on  # noqa: F401
 from sim.cloud.watch import telemetry_line, watch
+from sim.expresslink.cloud import CloudError
 
 
 def test_telemetry_line_keeps_the_badge_fields():

@@ -7,8 +7,8 @@ Not a test module itself: the other test_expresslink_emulator_* files import ``r
 import asyncio
 
 from sim.clock import VirtualClock
-from sim.expresslink.fake_cloud import FakeBroker
-from sim.expresslink.fake_shadow import FakeShadowService
+from sim.cloud.memory_broker import FakeBroker
+from sim.cloud.memory_shadow import FakeShadowService
 from sim.expresslink.module import ExpressLinkModule
 from sim.loop import SimEventLoop
 from sim.serial_link import SerialLink

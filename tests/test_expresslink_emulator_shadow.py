@@ -159,3 +159,40 @@ def test_shadow_init_failed_and_lost_with_connection():
         assert await host.command("SHADOW DOC") == b"OK"
 
     run(scenario, shadow_service=True)
+
+
+def test_in_memory_cloud_answers_as_the_mqtt_shadow_service():
+    """Both clouds stand on one shadow model: the same requests get the same answers."""
+    from types import SimpleNamespace
+
+    from sim.cloud.shadow_service import ShadowService
+
+    requests = [
+        ("update", {"state": {"desired": {"name": "Ada", "slots": [{"on": True}, 2]}},
+                    "clientToken": "app"}),
+        ("update", {"state": {"reported": {"name": "Bob"}}, "clientToken": "ExpressLink"}),
+        ("get", {"clientToken": "ExpressLink"}),
+        ("update", {"state": {"desired": {"slots": None}}, "version": 1}),  # 409
+        ("delete", {}),
+        ("get", {}),
+    ]
+    stopped_clock = SimpleNamespace(now=lambda: 0.0)
+    mqtt_service = ShadowService(lambda: None, clock=stopped_clock, epoch_s=1756684800)
+    heard = []
+
+    async def scenario(bench):
+        bench.broker.listen(PREFIX + "/+/+", lambda topic, payload: heard.append(
+            (topic, json.loads(payload))))
+        expected = []
+        for verb, request in requests:
+            payload = json.dumps(request).encode()
+            expected += mqtt_service.handle_request(PREFIX + "/" + verb, payload)
+            bench.broker.publish(PREFIX + "/" + verb, payload)
+            await bench.settle()
+        return expected
+
+    expected = run(scenario, shadow_service=True)
+    assert heard == expected
+    assert expected[0][0].endswith("/update/delta")
+    assert expected[0][1]["metadata"]["slots"] == [{"on": {"timestamp": 1756684800}},
+                                                   {"timestamp": 1756684800}]

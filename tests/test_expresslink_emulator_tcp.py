@@ -6,7 +6,7 @@ import time
 
 import serial
 
-from sim.expresslink.fake_cloud import FakeBroker
+from sim.cloud.memory_broker import FakeBroker
 from sim.expresslink.module import ExpressLinkModule
 from sim.expresslink.tcp_uart import parse_listen, run_expresslink_server, serve_module
 

@@ -15,9 +15,9 @@ import ssl
 
 from sim.cloud import mqtt_codec as codec
 from sim.cloud.broker_url import parse_broker_url
-from sim.cloud.errors import (HINT_ENDPOINT_UNREACHABLE, HINT_LOGIN_REFUSED, HINT_TLS_FAILED,
-                              CloudError, CloudLink)
 from sim.cloud.waiting import wait_for_answer
+from sim.expresslink.cloud import CloudError, CloudLink
+from sim.expresslink.codes import HINT_MQTT_LOGIN, HINT_TLS, HINT_UNREACHABLE
 
 __all__ = ["MqttCloudLink", "parse_broker_url", "wait_for_answer"]
 
@@ -92,12 +92,12 @@ class MqttCloudLink(CloudLink):
             raise
         except asyncio.TimeoutError:
             opening.cancel()
-            raise CloudError(HINT_ENDPOINT_UNREACHABLE, "no answer from " + where + " within "
+            raise CloudError(HINT_UNREACHABLE, "no answer from " + where + " within "
                              + str(self.connect_timeout_s) + " s") from None
         except ssl.SSLError as exc:
-            raise CloudError(HINT_TLS_FAILED, "TLS with " + where + " failed: " + str(exc)) from exc
+            raise CloudError(HINT_TLS, "TLS with " + where + " failed: " + str(exc)) from exc
         except OSError as exc:
-            raise CloudError(HINT_ENDPOINT_UNREACHABLE,
+            raise CloudError(HINT_UNREACHABLE,
                              "cannot reach " + where + ": " + (exc.strerror or str(exc))) from exc
 
         self._writer = writer
@@ -118,18 +118,18 @@ class MqttCloudLink(CloudLink):
             raise
         except asyncio.TimeoutError:
             self._end("no CONNACK", notify=False)
-            raise CloudError(HINT_LOGIN_REFUSED, "no CONNACK from " + where + " within "
+            raise CloudError(HINT_MQTT_LOGIN, "no CONNACK from " + where + " within "
                              + str(self.connect_timeout_s) + " s") from None
         except CloudError as exc:
             self._end(exc.detail, notify=False)
             # With TLS 1.3 a refused client certificate shows up after the handshake.
-            hint = HINT_TLS_FAILED if self._tls_failed else HINT_LOGIN_REFUSED
+            hint = HINT_TLS if self._tls_failed else HINT_MQTT_LOGIN
             raise CloudError(hint, where + " closed the connection before CONNACK ("
                              + exc.detail + ")") from None
         if code != 0:
             self._end("login refused", notify=False)
             reason = codec.CONNACK_REASONS.get(code, "unknown reason")
-            raise CloudError(HINT_LOGIN_REFUSED, "broker refused the login: " + reason
+            raise CloudError(HINT_MQTT_LOGIN, "broker refused the login: " + reason
                              + " (CONNACK " + str(code) + ")")
         self.client_id = client_id
         self.connected = True
@@ -201,11 +201,11 @@ class MqttCloudLink(CloudLink):
     # -- internals: sending ---------------------------------------------------------
     def _require_connected(self):
         if not self.connected:
-            raise CloudError(HINT_ENDPOINT_UNREACHABLE, "not connected to " + self.broker_url)
+            raise CloudError(HINT_UNREACHABLE, "not connected to " + self.broker_url)
 
     def _send(self, data):
         if self._writer is None or self._writer.is_closing():
-            raise CloudError(HINT_ENDPOINT_UNREACHABLE, "connection to " + self.broker_url + " is closed")
+            raise CloudError(HINT_UNREACHABLE, "connection to " + self.broker_url + " is closed")
         self._writer.write(data)
         self._last_sent = asyncio.get_running_loop().time()
 
@@ -214,7 +214,7 @@ class MqttCloudLink(CloudLink):
             await self._writer.drain()
         except (OSError, RuntimeError) as exc:
             self._end("write failed: " + str(exc))
-            raise CloudError(HINT_ENDPOINT_UNREACHABLE, "connection lost: " + str(exc)) from exc
+            raise CloudError(HINT_UNREACHABLE, "connection lost: " + str(exc)) from exc
 
     def _expect_ack(self):
         """A free packet identifier (1..65535, cycling) and the future its answer resolves."""
@@ -224,7 +224,7 @@ class MqttCloudLink(CloudLink):
             if packet_id not in self._pending:
                 break
         else:
-            raise CloudError(HINT_ENDPOINT_UNREACHABLE, "65535 requests already in flight")
+            raise CloudError(HINT_UNREACHABLE, "65535 requests already in flight")
         self._last_packet_id = packet_id
         answer = asyncio.get_running_loop().create_future()
         self._pending[packet_id] = answer
@@ -237,7 +237,7 @@ class MqttCloudLink(CloudLink):
         except asyncio.TimeoutError:
             detail = "no " + what + " within " + str(self.answer_timeout_s) + " s"
             self._end(detail)
-            raise CloudError(HINT_ENDPOINT_UNREACHABLE, "connection lost: " + detail) from None
+            raise CloudError(HINT_UNREACHABLE, "connection lost: " + detail) from None
 
     async def _keep_alive(self, keepalive_s):
         """PINGREQ after keepalive_s/2 without sending; no PINGRESP in time = connection lost."""
@@ -334,7 +334,7 @@ class MqttCloudLink(CloudLink):
         self._ended = True
         was_connected = self.connected
         self.connected = False
-        lost = CloudError(HINT_ENDPOINT_UNREACHABLE, reason)
+        lost = CloudError(HINT_UNREACHABLE, reason)
         for answer in list(self._pending.values()) + [self._connack, self._pingresp]:
             if answer is not None and not answer.done():
                 answer.set_exception(lost)
@@ -359,5 +359,5 @@ class MqttCloudLink(CloudLink):
             if self.cert:
                 context.load_cert_chain(self.cert, self.key)
         except (OSError, ssl.SSLError, ValueError) as exc:
-            raise CloudError(HINT_TLS_FAILED, "TLS set-up failed: " + str(exc)) from exc
+            raise CloudError(HINT_TLS, "TLS set-up failed: " + str(exc)) from exc
         return context

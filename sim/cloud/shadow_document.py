@@ -180,7 +180,12 @@ def compute_delta(desired, reported):
 
 
 def stamp(value, timestamp):
-    """Metadata mirroring ``value``: one {"timestamp"} per leaf, one entry per array element."""
+    """Metadata mirroring ``value``: one {"timestamp"} per leaf, one entry per array element.
+
+    An array element that is an object or an array is mirrored in turn, as AWS's local
+    shadow manager does (aws-greengrass-shadow-manager, ShadowStateMetadata); arrays of
+    scalars give ``[{"timestamp": T}, ...]`` as in AWS's developer guide.
+    """
     if isinstance(value, dict):
         return {key: stamp(child, timestamp) for key, child in value.items()}
     if isinstance(value, list):
@@ -289,6 +294,10 @@ class ShadowStore:
 
     def exists(self, thing, name=None):
         return (thing, name) in self._shadows
+
+    def shadow(self, thing, name=None):
+        """The stored ``Shadow`` of (thing, name), or None (never made, or deleted)."""
+        return self._shadows.get((thing, name))
 
     def get(self, thing, name, now):
         """The ``get/accepted`` body (state with delta, metadata, version, timestamp)."""

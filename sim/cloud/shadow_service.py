@@ -4,7 +4,8 @@ Subscribes to the get/update/delete request topics of classic and named shadows,
 answers on ``.../accepted`` and ``.../rejected``, and publishes ``update/delta`` and
 ``update/documents`` (in that order, then ``update/accepted``, as AWS's local shadow
 manager does). Requests are handled one at a time in arrival order by one worker task.
-Responses are compact one-line JSON, published with QoS 1 and not retained.
+Responses are compact one-line JSON, published with QoS 1 and not retained; what they
+say comes from ``shadow_requests.ShadowResponder``.
 
 Time: with a simulator ``clock``, timestamps are ``epoch_s + clock.now()`` whole
 seconds (deterministic); without one, the wall clock.
@@ -13,49 +14,22 @@ Choices where shared/shadow.md leaves things open ("[inf]"):
 - requests beyond ``max_requests_per_s`` (20) per thing within one second get
   429 "Too Many Requests"; requests are answered one at a time as they arrive, so the
   10-requests-in-flight limit never comes into play;
-- a get/delete body that is not a JSON object is ignored (answered without token);
-- bad thing or shadow names get 400 with a "must match pattern" message;
-- ``.../rejected`` documents carry a timestamp except for 404 and 409, as AWS's do;
 - last-will messages on ``$aws`` topics are handled like any request (the service
   cannot tell them apart).
 """
 
 import asyncio
 import collections
-import json
 import time
 
-from sim.cloud.errors import CloudError
-from sim.cloud.shadow_document import (TOO_MANY_REQUESTS, ShadowError, ShadowStore, check_names,
-                                       client_token, parse_request)
+from sim.cloud.shadow_document import ShadowError
+from sim.cloud.shadow_requests import (REQUEST_FILTERS, ShadowResponder, encode,
+                                       parse_request_topic, shadow_topic)
+from sim.expresslink.cloud import CloudError
 
-REQUEST_FILTERS = tuple("$aws/things/+/shadow/" + middle + operation
-                        for middle in ("", "name/+/") for operation in ("get", "update", "delete"))
-OPERATIONS = ("get", "update", "delete")
+__all__ = ["DEFAULT_EPOCH_S", "ShadowService", "parse_request_topic", "shadow_topic"]
+
 DEFAULT_EPOCH_S = 1_700_000_000
-
-
-def shadow_topic(thing, name=None):
-    """The topic prefix ``P`` of shadow.md: classic or named shadow of ``thing``."""
-    prefix = "$aws/things/" + thing + "/shadow"
-    return prefix if name is None else prefix + "/name/" + name
-
-
-def parse_request_topic(topic):
-    """``$aws/things/T/shadow[/name/N]/OP`` -> (thing, name or None, op), else None."""
-    parts = topic.split("/")
-    if len(parts) == 5 and parts[:2] == ["$aws", "things"] and parts[3] == "shadow":
-        thing, name, operation = parts[2], None, parts[4]
-    elif (len(parts) == 7 and parts[:2] == ["$aws", "things"] and parts[3] == "shadow"
-          and parts[4] == "name"):
-        thing, name, operation = parts[2], parts[5], parts[6]
-    else:
-        return None
-    return (thing, name, operation) if operation in OPERATIONS else None
-
-
-def encode(document):
-    return json.dumps(document, separators=(",", ":")).encode("ascii")
 
 
 class _RateLimit:
@@ -94,8 +68,9 @@ class ShadowService:
         self.clock = clock
         self.epoch_s = epoch_s
         self.client_id = client_id
-        self.store = store if store is not None else ShadowStore()
         self.rate_limit = _RateLimit(max_requests_per_s)
+        self.responder = ShadowResponder(self.now, store, self._admit)
+        self.store = self.responder.store
         self.reconnect_max_s = reconnect_max_s
         self.link = None
         self._queue = None
@@ -110,8 +85,9 @@ class ShadowService:
             return int(self.epoch_s + self.clock.now())
         return int(time.time())
 
-    def _monotonic(self):
-        return self.clock.now() if self.clock is not None else time.monotonic()
+    def _admit(self, thing):
+        now_s = self.clock.now() if self.clock is not None else time.monotonic()
+        return self.rate_limit.admit(thing, now_s)
 
     # -- life cycle -----------------------------------------------------------------------
     async def start(self):
@@ -188,41 +164,7 @@ class ShadowService:
 
     def handle_request(self, topic, payload):
         """Answer one request -> [(topic, document), ...] in publication order. No I/O."""
-        parsed = parse_request_topic(topic)
-        if parsed is None:
-            return []
-        thing, name, operation = parsed
-        prefix = shadow_topic(thing, name) + "/" + operation
-        now = self.now()
-        token = None
-        try:
-            if operation == "update":
-                request = parse_request(payload)
-                token = client_token(request)
-            else:
-                # get/delete: the body is optional and only its clientToken matters;
-                # an unreadable body counts as none.
-                try:
-                    request = parse_request(payload) if payload else {}
-                except ShadowError:
-                    request = {}
-                token = client_token(request)
-            check_names(thing, name)
-            if not self.rate_limit.admit(thing, self._monotonic()):
-                raise ShadowError(429, TOO_MANY_REQUESTS)
-            if operation == "get":
-                return [(prefix + "/accepted", _with_token(self.store.get(thing, name, now), token))]
-            if operation == "delete":
-                return [(prefix + "/accepted", _with_token(self.store.delete(thing, name, now), token))]
-            result = self.store.update(thing, name, request, now)
-        except ShadowError as error:
-            return [(prefix + "/rejected", error.document(now, token))]
-        responses = []
-        if result.delta is not None:
-            responses.append((prefix + "/delta", _with_token(result.delta, token)))
-        responses.append((prefix + "/documents", _with_token(result.documents, token)))
-        responses.append((prefix + "/accepted", _with_token(result.accepted, token)))
-        return responses
+        return self.responder.answer(topic, payload)
 
     async def submit(self, topic, payload):
         """Handle a request as if it arrived over MQTT (in order with the others) and
@@ -238,10 +180,7 @@ class ShadowService:
     # -- direct access for tests and cloud tools ----------------------------------------
     def document(self, thing, name=None):
         """The shadow as ``get/accepted`` would show it, or None when it does not exist."""
-        try:
-            return self.store.get(thing, name, self.now())
-        except ShadowError:
-            return None
+        return self.responder.document(thing, name)
 
     async def update_desired(self, thing, desired, name=None, client_token=None):
         """Write ``desired`` as an app would; returns the ``update/accepted`` document.
@@ -259,8 +198,3 @@ class ShadowService:
             raise ShadowError(document["code"], document["message"])
         return document
 
-
-def _with_token(document, token):
-    if token is not None:
-        document["clientToken"] = token
-    return document

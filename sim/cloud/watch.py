@@ -11,8 +11,8 @@ import os
 import sys
 import time
 
-from sim.cloud.errors import CloudError
 from sim.cloud.mqtt_link import MqttCloudLink
+from sim.expresslink.cloud import CloudError
 
 
 def telemetry_filter(thing=None):

@@ -1,7 +1,7 @@
 """The emulated module's interface to the cloud: one MQTT session per module.
 
 The module talks to the cloud only through a :class:`CloudLink`. Two implementations
-exist: :class:`sim.expresslink.fake_cloud.FakeCloudLink` (in memory, for fast tests)
+exist: :class:`sim.cloud.memory_broker.FakeCloudLink` (in memory, for fast tests)
 and ``sim.cloud.mqtt_link.MqttCloudLink`` (MQTT 3.1.1 over TCP to a real broker).
 
 Contract for implementations:
@@ -24,8 +24,8 @@ Contract for implementations:
 class CloudError(Exception):
     """A failed connection attempt; ``hint`` is the ExpressLink CONNECT hint code.
 
-    Hints: 1 backoff, 2 network access failed, 3 endpoint unreachable, 4 TLS failed,
-    5 MQTT login refused (bad credentials / client id), 6 policy (topic registration).
+    Hints are the ``HINT_*`` codes of :mod:`sim.expresslink.codes` (2 network access
+    failed, 3 endpoint unreachable, 4 TLS failed, 5 MQTT login refused, 6 policy).
     """
 
     def __init__(self, hint, detail=""):

@@ -125,8 +125,8 @@ def make_cloud(broker_url):
     """The cloud link for ``broker_url``: None or ``memory://`` = in-memory hub with a
     shadow responder (this process only); anything else = MQTT to that broker."""
     if broker_url in (None, "", "memory://"):
-        from sim.expresslink.fake_cloud import FakeBroker
-        from sim.expresslink.fake_shadow import FakeShadowService
+        from sim.cloud.memory_broker import FakeBroker
+        from sim.cloud.memory_shadow import FakeShadowService
 
         broker = FakeBroker()
         FakeShadowService(broker, now_s=lambda: int(time.time()))

@@ -10,6 +10,7 @@ is one client's :class:`~sim.expresslink.cloud.CloudLink`. Knobs on the broker:
 import asyncio
 
 from sim.expresslink.cloud import CloudError, CloudLink
+from sim.expresslink.codes import HINT_MQTT_LOGIN, HINT_UNREACHABLE
 from sim.expresslink.queues import topic_matches
 
 
@@ -108,9 +109,9 @@ class FakeCloudLink(CloudLink):
         broker = self.broker
         await self._pause()
         if broker.unreachable:
-            raise CloudError(3, "broker unreachable")
+            raise CloudError(HINT_UNREACHABLE, "broker unreachable")
         if broker.refuse_all or client_id in broker.refused_client_ids:
-            raise CloudError(5, "connection refused: not authorized")
+            raise CloudError(HINT_MQTT_LOGIN, "connection refused: not authorized")
         if self.connected:
             broker._detach(self)
         self.client_id = client_id
@@ -156,7 +157,7 @@ class FakeCloudLink(CloudLink):
 
     def _require_session(self):
         if not self.connected:
-            raise CloudError(3, "not connected")
+            raise CloudError(HINT_UNREACHABLE, "not connected")
 
     def _deliver_in(self, session, topic, payload):
         if self.connected and session == self.session:
