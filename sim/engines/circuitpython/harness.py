@@ -63,3 +63,30 @@ def run_program(drive, version, script=(), duration_s=30.0, **options):
     badge.run(duration_s)
     return ProgramRun(badge, list(badge.console.lines), badge.console.all_text,
                       dict(badge.snapshots), bytes(badge.display.panel_pixels()))
+
+
+class CodeEndWatch:
+    """Stops a badge's run ``grace_s`` after its code.py ends by itself ("Code done
+    running." that no Ctrl-C of the host caused): firmware that ends is a dead badge.
+    ``ended_s``: emulated time it ended, or None."""
+
+    def __init__(self, badge, grace_s=0.5):
+        self.badge = badge
+        self.grace_s = grace_s
+        self.ended_s = None
+        self._armed = False
+        self._sent = badge.send_keys
+        badge.send_keys = self._keys
+        badge.console.on_line.append(self._line)
+
+    def _keys(self, data):
+        if b"\x03" in data:
+            self._armed = False  # the host interrupts: code.py ending now is expected
+        self._sent(data)
+
+    def _line(self, line, time_s):
+        if "code.py output:" in line:
+            self._armed = True
+        elif "Code done running." in line and self._armed and self.ended_s is None:
+            self.ended_s = time_s
+            self.badge._loop.call_at(time_s + self.grace_s, self.badge.stop)

@@ -27,6 +27,7 @@ class TelemetrySeen:
         self.count = 0
         self.mem_free = []  # (time_s, bytes)
         self.sequence = []  # the "seq" of each message, in arrival order
+        self.arrivals = []  # emulated time (s) of each message
         self.error = None
         badge.on_loop(lambda loop: loop.create_task(self._watch(), name="report_telemetry")
                       if badge.cloud_ready is not None else None)
@@ -48,6 +49,7 @@ class TelemetrySeen:
 
     def _message(self, _topic, payload):
         self.count += 1
+        self.arrivals.append(self.badge.clock.now())
         try:
             fields = json.loads(bytes(payload).decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
