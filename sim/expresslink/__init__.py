@@ -1,4 +1,8 @@
-"""The emulated AWS IoT ExpressLink module, written from the specification (see docs/expresslink-emulator.md)."""
+"""The emulated AWS IoT ExpressLink module, written from the specification.
+
+Its reference (files, knobs, the choices the specification leaves open): the README
+section "The emulated ExpressLink module".
+"""
 
 from sim.expresslink.cloud import CloudError, CloudLink
 from sim.expresslink.module import ExpressLinkModule

@@ -74,3 +74,7 @@ class CloudLink:
         callback = self.on_connection_lost
         if callback is not None:
             callback(reason)
+
+
+# What a cloud call may raise when the session is gone or the broker fails.
+CLOUD_FAILURES = (CloudError, OSError, ConnectionError)

@@ -33,10 +33,9 @@ from sim.expresslink.queues import Event
 SLEEP_MODES = (0, 1, 2)  # 0 light (UART alive), 1 UART off, 2 deep (volatile keys lost)
 
 
-def build_table(module):
-    """WORD -> (suffix rule, async handler(cmd) -> reply bytes or None)."""
-    general = GeneralCommands(module)
-    link = module.connection
+def build_table(general, link, shadows, ota):
+    """WORD -> (suffix rule, async handler(cmd) -> reply bytes or None), joining the
+    handlers of the general commands, the connection, the shadows and OTA."""
     return {
         "": (SUFFIX_NONE, general.cmd_at),
         "CONF": (SUFFIX_NONE, general.cmd_conf),
@@ -58,9 +57,9 @@ def build_table(module):
         "FACTORY_RESET": (SUFFIX_NONE, general.cmd_factory_reset),
         "SLEEP": (SUFFIX_OPTIONAL, general.cmd_sleep),
         "CONFMODE": (SUFFIX_NONE, general.cmd_confmode),
-        "SHADOW": (SUFFIX_OPTIONAL, module.shadows.cmd_shadow),
-        "OTA?": (SUFFIX_NONE, module.ota.cmd_ota_query),
-        "OTA": (SUFFIX_NONE, module.ota.cmd_ota),
+        "SHADOW": (SUFFIX_OPTIONAL, shadows.cmd_shadow),
+        "OTA?": (SUFFIX_NONE, ota.cmd_ota_query),
+        "OTA": (SUFFIX_NONE, ota.cmd_ota),
     }
 
 
@@ -75,16 +74,19 @@ def _text(cmd):
 
 
 class GeneralCommands:
-    """Handlers that need only the module's configuration, queues and power state."""
+    """Handlers that need only the module's configuration, queues, clocks and power state.
 
-    def __init__(self, module):
-        self.module = module
+    ``ctx``: the module's ``ModuleContext``.
+    """
+
+    def __init__(self, ctx):
+        self.ctx = ctx
 
     async def cmd_at(self, cmd):
         return ok_line()
 
     async def cmd_conf(self, cmd):
-        config = self.module.config
+        config = self.ctx.config
         key, sep, value = _text(cmd).partition("=")
         if not sep:
             raise ModuleError(ERR_PARAMETER, "CONF key=value")
@@ -92,14 +94,14 @@ class GeneralCommands:
         if value == "pem" and key in PEM_KEYS:
             if spec.access == READ:
                 raise ModuleError(ERR_KEY_READONLY)
-            self.module.begin_pem_capture(key)
+            self.ctx.power.request_pem_input(key)
             return None  # the reply follows the PEM block
         config.assign(key, value)
         return ok_line()
 
     async def cmd_conf_query(self, cmd):
         key, _, option = _text(cmd).partition(" ")
-        value = self.module.config.query(key)
+        value = self.ctx.config.query(key)
         if option:
             if option.strip().lower() != "pem" or key not in PEM_KEYS:
                 raise ModuleError(ERR_PARAMETER)
@@ -108,39 +110,39 @@ class GeneralCommands:
         return ok_line(value)
 
     async def cmd_event_query(self, cmd):
-        self.module.require_no_param(cmd)
-        event = self.module.events.pop()
+        cmd.require_no_param()
+        event = self.ctx.events.pop()
         return ok_line() if event is None else ok_line(event.text())
 
     async def cmd_event_wait(self, cmd):
         text = _text(cmd).strip()
         if not is_decimal(text):
             raise ModuleError(ERR_PARAMETER, "EVENT! {seconds}")
-        module = self.module
-        if not len(module.events):
-            arrived = module.event_arrived
+        ctx = self.ctx
+        if not len(ctx.events):
+            arrived = ctx.event_arrived
             arrived.clear()
             try:
                 await asyncio.wait_for(arrived.wait(), int(text))
             except asyncio.TimeoutError:
                 pass
-        event = module.events.pop()
+        event = ctx.events.pop()
         if event is None:
             event = Event(EVENT_TIMEOUT)
         return ok_line(event.text())
 
     async def cmd_time(self, cmd):
-        module = self.module
-        module.require_no_param(cmd)
-        if not module.time_synced:
+        cmd.require_no_param()
+        wall_clock = self.ctx.wall_clock
+        if not wall_clock.synced:
             raise ModuleError(ERR_TIME_NOT_AVAILABLE)
-        now = module.wall_time_s()
+        now = wall_clock.now_s()
         seconds = int(now)
         tm = time.gmtime(seconds)
         date = "%04d/%02d/%02d" % (tm.tm_year, tm.tm_mon, tm.tm_mday)
         clock = "%02d:%02d:%02d.%02d" % (tm.tm_hour, tm.tm_min, tm.tm_sec,
                                          int((now - seconds) * 100))
-        if module.time_words:
+        if wall_clock.words:
             return ok_line("date %s time %s SNTP" % (date, clock))
         return ok_line("%s %s SNTP" % (date, clock))
 
@@ -148,59 +150,60 @@ class GeneralCommands:
         raise ModuleError(ERR_LOCATION_NOT_AVAILABLE)
 
     async def cmd_diag(self, cmd):
-        module = self.module
+        ctx = self.ctx
         words = _text(cmd).split()
         if not words:
             raise ModuleError(ERR_PARAMETER)
         verb = words[0].upper()
         if verb == "PING" and len(words) == 2:
             host = words[1]
-            if module.network_down:
+            if ctx.knobs.network_down:
                 return ok_line("Not connected to AP")
-            if module.unreachable:
+            if ctx.knobs.unreachable:
                 return ok_line("No reply from %s" % host)
             return ok_line("Received ping reply from %s time=12 ms" % host)
         if verb == "STATE" and len(words) == 1:
             return ok_line("%s %s messages=%d events=%d" % (
-                module.phase, module.connection.state, len(module.messages), len(module.events)))
+                ctx.power.phase, ctx.session.state, len(ctx.messages), len(ctx.events)))
         raise ModuleError(ERR_PARAMETER, "DIAG PING host | DIAG STATE")
 
     async def cmd_reset(self, cmd):
-        self.module.require_no_param(cmd)
-        self.module.request_reboot("reset")
+        cmd.require_no_param()
+        self.ctx.power.request_reboot("reset")
         return ok_line()
 
     async def cmd_factory_reset(self, cmd):
-        self.module.require_no_param(cmd)
-        self.module.request_reboot("factory")
+        cmd.require_no_param()
+        self.ctx.power.request_reboot("factory")
         return ok_line()
 
     async def cmd_sleep(self, cmd):
-        module = self.module
+        power = self.ctx.power
+        session = self.ctx.session
         duration_s = None
         text = cmd.text().strip()
         if text:
             if not is_decimal(text) or int(text) == 0:
                 raise ModuleError(ERR_PARAMETER, "SLEEP[mode] [seconds]")
             duration_s = int(text)
-        if module.connection.connected:
+        if session.connected:
             raise ModuleError(ERR_ACTIVE_CONNECTION)
-        if module.connection.async_connect or module.confmode:
+        if session.async_connect or power.confmode:
             raise ModuleError(ERR_NOT_ALLOWED)
         mode = cmd.suffix or 0
         if mode not in SLEEP_MODES:
             mode = max(SLEEP_MODES)
-        module.request_sleep(mode, duration_s)
+        power.request_sleep(mode, duration_s)
         return ok_line(str(mode))
 
     async def cmd_confmode(self, cmd):
-        module = self.module
-        if not module.confmode_available:
+        ctx = self.ctx
+        if not ctx.knobs.confmode_available:
             raise ModuleError(ERR_MODE_NOT_AVAILABLE)
-        if module.connection.connected:
+        if ctx.session.connected:
             raise ModuleError(ERR_ACTIVE_CONNECTION)
-        if module.connection.async_connect:
+        if ctx.session.async_connect:
             raise ModuleError(ERR_NOT_ALLOWED)
-        module.confmode = True
-        module.confmode_parameter = cmd.text()
+        ctx.power.confmode = True
+        ctx.power.confmode_parameter = cmd.text()
         return ok_line("CONFMODE ENABLED")

@@ -247,6 +247,11 @@ class ConfigStore:
         return (doc["topic"], self.values["LWTMessage"].encode("utf-8"),
                 int(doc.get("qos", 0)), bool(doc.get("retain", 0)))
 
+    def install_version(self, version):
+        """OTA APPLY: new module firmware; ``version`` is Version now and after any reset."""
+        self.defaults["Version"] = version
+        self.values["Version"] = version
+
     # -- resets -------------------------------------------------------------------------
     def reset_volatile(self):
         """Power-up, RESET, deep sleep: non-persistent keys back to their defaults."""

@@ -10,18 +10,21 @@ import asyncio
 import random
 from collections import deque
 
-from sim.expresslink.codes import (
-    ERR_OVERFLOW,
-    ERR_PARAMETER,
-    EVENT_CONFMODE,
-    EVENT_STARTUP,
-    ModuleError,
-)
-from sim.expresslink.commands import build_table
+from sim.expresslink.codes import ERR_OVERFLOW, ERR_PARAMETER, EVENT_CONFMODE, EVENT_STARTUP, ModuleError
+from sim.expresslink.commands import GeneralCommands, build_table
 from sim.expresslink.config import DEFAULT_ENDPOINT, ConfigStore
-from sim.expresslink.connection import KNOB_HINTS, Connection
+from sim.expresslink.connection import Connection
+from sim.expresslink.context import (
+    ACTIVE,
+    BOOTING,
+    IN_RESET,
+    OFF,
+    SLEEPING,
+    FaultKnobs,
+    ModuleContext,
+    WallClock,
+)
 from sim.expresslink.ota import OtaService
-from sim.expresslink.pem_input import PemInput
 from sim.expresslink.parser import (
     MAX_LINE_BYTES,
     OVERFLOW,
@@ -30,16 +33,29 @@ from sim.expresslink.parser import (
     error_line,
     parse_command,
 )
-from sim.expresslink.queues import Event, EventQueue, MessageQueue
+from sim.expresslink.pem_input import PemInput
+from sim.expresslink.queues import EventQueue, MessageQueue
 from sim.expresslink.shadow import ShadowService
 
-DEFAULT_WALL_CLOCK_EPOCH_S = 1756684800  # 2025-09-01 00:00:00 UTC at simulator time 0
 
-OFF = "off"
-IN_RESET = "reset"
-BOOTING = "booting"
-ACTIVE = "active"
-SLEEPING = "sleep"
+class _Forward:
+    """A module attribute kept by one of its parts: ``module.hang`` is ``module.knobs.hang``."""
+
+    def __init__(self, part, name=None):
+        self.part = part
+        self.name = name
+
+    def __set_name__(self, owner, name):
+        if self.name is None:
+            self.name = name
+
+    def __get__(self, module, owner=None):
+        if module is None:
+            return self
+        return getattr(getattr(module, self.part), self.name)
+
+    def __set__(self, module, value):
+        setattr(getattr(module, self.part), self.name, value)
 
 
 class ExpressLinkModule:
@@ -66,62 +82,67 @@ class ExpressLinkModule:
         self.uart = uart_end
         self.cloud = cloud
         self.boot_time_s = boot_time_s
-        self.connect_time_s = connect_time_s
         self.processing_time_s = processing_time_s
         self.config = ConfigStore(thing_name, max_topic, max_shadow, endpoint)
         self.messages = MessageQueue(message_queue_depth)
         self.events = EventQueue(event_queue_depth, on_change=self._event_pin_changed)
-        self.connection = Connection(self)
-        self.shadows = ShadowService(self)
-        self.ota = OtaService(self)
-        table = build_table(self)
+        self.knobs = FaultKnobs()
+        self.wall_clock = WallClock(clock)
+        self.ctx = ModuleContext(clock=clock, cloud=cloud, config=self.config,
+                                 messages=self.messages, events=self.events, knobs=self.knobs,
+                                 wall_clock=self.wall_clock, spawn=self.spawn)
+        self.power = self.ctx.power
+        self.shadows = ShadowService(self.ctx)
+        self.connection = Connection(self.ctx, connect_time_s, claim_reply=self.shadows.on_message,
+                                     on_lost=self.shadows.connection_lost)
+        self.ota = OtaService(self.ctx)
+        table = build_table(GeneralCommands(self.ctx), self.connection, self.shadows, self.ota)
         self._handlers = {word: entry[1] for word, entry in table.items()}
         self._suffix_rules = {word: entry[0] for word, entry in table.items()}
         self._assembler = LineAssembler(max_line_bytes)
         self._rng = random.Random(seed)
-        # fault knobs
-        self.refuse_connections = False
-        self.unreachable = False
-        self.network_down = False
-        self.fail_next_connect = None
-        self.reset_mid_command = False
-        self.hang = False
-        self.confmode_available = True
-        self.boot_garbage = None
-        # time service
-        self.time_synced = False
-        self.time_words = False
-        self.wall_clock_epoch_s = DEFAULT_WALL_CLOCK_EPOCH_S
         # pins and power
         self.event_pin_listeners = []
         self.reset_level = True
         self.wake_level = True
-        self.phase = OFF
         self.sleep_mode = None
-        self.confmode = False
-        self.confmode_parameter = ""
         self.boots = 0
         self.history = deque(maxlen=200)  # (time s, command body bytes, reply bytes)
         self.internal_errors = []  # exceptions a handler raised (a bug in the emulator)
-        self.event_arrived = None
         self._loop = None
         self._life_task = None
         self._tasks = set()
         self._disconnecting = None
-        self._reboot_kind = None
-        self._sleep_request = None
         self._sleep_timer = None
         self._pem = None
+
+    # fault knobs, the time service and the power state, kept by the parts that use them
+    refuse_connections = _Forward("knobs")
+    unreachable = _Forward("knobs")
+    network_down = _Forward("knobs")
+    fail_next_connect = _Forward("knobs")
+    reset_mid_command = _Forward("knobs")
+    hang = _Forward("knobs")
+    confmode_available = _Forward("knobs")
+    boot_garbage = _Forward("knobs")
+    time_synced = _Forward("wall_clock", "synced")
+    time_words = _Forward("wall_clock", "words")
+    wall_clock_epoch_s = _Forward("wall_clock", "epoch_s")
+    phase = _Forward("power")
+    confmode = _Forward("power")
+    confmode_parameter = _Forward("power")
+    connect_time_s = _Forward("connection")
+    event_arrived = _Forward("ctx")
 
     # -- power --------------------------------------------------------------------------------
     def start(self):
         """Power up on the running event loop: garbage, ``boot_time_s`` of silence, STARTUP."""
         self._loop = asyncio.get_running_loop()
-        self.event_arrived = asyncio.Event()
+        self.ctx.event_arrived = asyncio.Event()
         if self.reset_level:
             self._power_up()
         else:
-            self.phase = IN_RESET
+            self.power.phase = IN_RESET
 
     def stop(self):
         """Power off: every task ends; an open cloud session is closed in the background."""
@@ -135,7 +156,7 @@ class ExpressLinkModule:
 
     @property
     def powered(self):
-        return self.phase not in (OFF, IN_RESET)
+        return self.power.powered
 
     def _power_up(self):
         self._life_task = self._loop.create_task(self._life(), name="expresslink-module")
@@ -146,8 +167,8 @@ class ExpressLinkModule:
         if task is not None and task is not asyncio.current_task():
             task.cancel()
         self._shutdown()
-        self.phase = phase
-        self.hang = False
+        self.power.phase = phase
+        self.knobs.hang = False
 
     def _shutdown(self):
         """Everything a reboot or RST loses: tasks, connection, queues, volatile keys."""
@@ -159,14 +180,16 @@ class ExpressLinkModule:
         self.messages.clear()
         self.events.clear()
         self.shadows.reset()
-        self.confmode = False
+        power = self.power
+        power.confmode = False
+        power.sleep_request = None
+        power.reboot_kind = None
+        power.pem_key = None
         self.sleep_mode = None
-        self._sleep_request = None
-        self._reboot_kind = None
         self._pem = None
         self._assembler.raw = False
         self._assembler.reset()
-        self.time_synced = False
+        self.wall_clock.synced = False
         self.config.reset_volatile()
 
     async def _close_cloud(self):
@@ -190,9 +213,9 @@ class ExpressLinkModule:
             raise
 
     async def _boot(self):
-        self.phase = BOOTING
+        self.power.phase = BOOTING
         self.boots += 1
-        garbage = self.boot_garbage
+        garbage = self.knobs.boot_garbage
         if garbage is None:
             garbage = bytes(self._rng.choice((0x00, 0xFF)) for _ in range(self._rng.randint(3, 12)))
         if garbage:
@@ -203,15 +226,16 @@ class ExpressLinkModule:
             self._disconnecting = None
         self.uart.read()  # deaf while booting: whatever arrived is lost
         self._assembler.reset()
-        self.phase = ACTIVE
+        self.power.phase = ACTIVE
         self.queue_event(EVENT_STARTUP)
 
     # -- the command loop --------------------------------------------------------------------------
     def _input_ignored(self):
-        return self.hang or (self.phase == SLEEPING and self.sleep_mode >= 1)
+        return self.knobs.hang or (self.power.phase == SLEEPING and self.sleep_mode >= 1)
 
     async def _serve(self):
         assembler = self._assembler
+        power = self.power
         while True:
             item = None if self._input_ignored() else assembler.next_item()
             if item is None:
@@ -224,24 +248,27 @@ class ExpressLinkModule:
             if kind == RAW:
                 reply = self._pem_line(body)
             else:
-                if self.phase == SLEEPING:
+                if power.phase == SLEEPING:
                     self.wake()
                 reply = await self._execute(kind, body)
             if reply is not None:
                 await asyncio.sleep(self.processing_time_s)
                 self._write(reply)
                 self.history.append((self.clock.now(), body, reply))
-            if self._sleep_request is not None:
-                self._enter_sleep(*self._sleep_request)
-            if self._reboot_kind is not None:
-                return self._reboot_kind
+            if power.pem_key is not None:
+                self._begin_pem_input(power.pem_key)
+            if power.sleep_request is not None:
+                self._enter_sleep(*power.sleep_request)
+            if power.reboot_kind is not None:
+                return power.reboot_kind
 
     async def _execute(self, kind, body):
-        if self.reset_mid_command:
-            partial = self.reset_mid_command
-            self.reset_mid_command = False
+        knobs = self.knobs
+        if knobs.reset_mid_command:
+            partial = knobs.reset_mid_command
+            knobs.reset_mid_command = False
             self._write(partial if isinstance(partial, (bytes, bytearray)) else b"OK")
-            self.request_reboot("watchdog")
+            self.power.request_reboot("watchdog")
             return None
         if kind == OVERFLOW:
             return error_line(ModuleError(ERR_OVERFLOW))
@@ -255,21 +282,13 @@ class ExpressLinkModule:
             return error_line(ModuleError(ERR_PARAMETER, "internal error"))
 
     def _write(self, data):
-        if self.powered and not self.hang:
+        if self.power.powered and not self.knobs.hang:
             self.uart.write(data)
 
-    def require_no_param(self, cmd):
-        """ERR4 for a parameter on a command that takes none (a bare separator is fine)."""
-        if cmd.param:
-            raise ModuleError(ERR_PARAMETER, "no parameter expected")
-
-    def request_reboot(self, kind):
-        """Reboot after the current reply: ``reset``, ``factory``, ``ota`` or ``watchdog``."""
-        self._reboot_kind = kind
-
     # -- PEM input after CONF key=pem ------------------------------------------------------------
-    def begin_pem_capture(self, key):
+    def _begin_pem_input(self, key):
         """Switch the UART to raw lines until the certificate block ends."""
+        self.power.pem_key = None
         self._pem = PemInput(self.config, key)
         self._assembler.raw = True
 
@@ -281,13 +300,10 @@ class ExpressLinkModule:
         return reply
 
     # -- sleep ---------------------------------------------------------------------------------------
-    def request_sleep(self, mode, duration_s):
-        self._sleep_request = (mode, duration_s)
-
     def _enter_sleep(self, mode, duration_s):
-        self._sleep_request = None
+        self.power.sleep_request = None
         self.events.clear()
-        self.phase = SLEEPING
+        self.power.phase = SLEEPING
         self.sleep_mode = mode
         if mode >= 1:
             self._assembler.reset()
@@ -301,14 +317,14 @@ class ExpressLinkModule:
 
     def wake(self):
         """Leave sleep: deep sleep (mode 2) loses volatile keys and messages; STARTUP."""
-        if self.phase != SLEEPING:
+        if self.power.phase != SLEEPING:
             return
         timer = self._sleep_timer
         self._sleep_timer = None
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
         mode = self.sleep_mode
-        self.phase = ACTIVE
+        self.power.phase = ACTIVE
         self.sleep_mode = None
         if mode >= 2:
             self.config.reset_volatile()
@@ -319,7 +335,7 @@ class ExpressLinkModule:
     @property
     def event_pin(self):
         """EVENT output: high while the event queue is non-empty."""
-        return self.powered and self.events.pin
+        return self.power.powered and self.events.pin
 
     def _event_pin_changed(self, level):
         for listener in list(self.event_pin_listeners):
@@ -331,7 +347,7 @@ class ExpressLinkModule:
         if level == self.reset_level:
             return
         self.reset_level = level
-        if self._loop is None or self.phase == OFF:
+        if self._loop is None or self.power.phase == OFF:
             return
         if not level:
             self._power_down(IN_RESET)
@@ -343,16 +359,13 @@ class ExpressLinkModule:
         level = bool(level)
         falling = self.wake_level and not level
         self.wake_level = level
-        if falling and self.phase == SLEEPING:
+        if falling and self.power.phase == SLEEPING:
             self.wake()
 
-    # -- services for the command handlers -----------------------------------------------------------
+    # -- services for the parts --------------------------------------------------------------------------
     def queue_event(self, event_id, param=0, detail=""):
-        if not self.powered:
-            return
-        self.events.push(Event(event_id, param, detail))
-        if self.event_arrived is not None:
-            self.event_arrived.set()
+        """Queue an event (nothing happens while the module is off or in reset)."""
+        self.ctx.queue_event(event_id, param, detail)
 
     def spawn(self, coro):
         """Run ``coro`` as background work that a reboot or RST cancels."""
@@ -366,38 +379,22 @@ class ExpressLinkModule:
         if not task.cancelled() and task.exception() is not None:
             self.internal_errors.append(task.exception())
 
-    def forced_connect_failure(self):
-        """(hint, detail) imposed by the fault knobs on this attempt, or (0, "")."""
-        forced = self.fail_next_connect
-        if forced is not None:
-            self.fail_next_connect = None
-            if isinstance(forced, tuple):
-                return forced
-            return forced, "forced failure"
-        for attribute, hint, detail in KNOB_HINTS:
-            if getattr(self, attribute):
-                return hint, detail
-        return 0, ""
-
     def wall_time_s(self):
         """Seconds since the Unix epoch, as the module's clock sees them."""
-        return self.wall_clock_epoch_s + self.clock.now()
+        return self.wall_clock.now_s()
 
     def set_wall_clock(self, epoch_s):
         """Make the module's wall clock read ``epoch_s`` now."""
-        self.wall_clock_epoch_s = epoch_s - self.clock.now()
+        self.wall_clock.set(epoch_s)
 
     # -- fault knobs ------------------------------------------------------------------------------------
     def drop_connection(self, reason="connection lost"):
         """A spontaneous connection loss: CONLOST, the cloud session is aborted."""
-        if self.connection.lose(reason):
-            self.spawn(self.connection._quiet_disconnect())
+        self.connection.drop(reason)
 
     def inject_event(self, event_id, param=0, detail="", mnemonic=None):
         """Queue any event, e.g. a vendor event (id >= 1000) or one without mnemonic ("")."""
-        if self.powered:
-            self.events.push(Event(event_id, param, detail, mnemonic))
-            self.event_arrived.set()
+        self.ctx.queue_event(event_id, param, detail, mnemonic)
 
     def inject_garbage(self, data):
         """Put ``data`` on the module's TX line now (noise, a glitch, a stray boot log)."""
@@ -405,12 +402,12 @@ class ExpressLinkModule:
 
     def complete_confmode(self, ssid=None, passphrase=None):
         """The user finished CONFMODE (e.g. on a phone): store keys, CONFMODE event."""
-        if not self.confmode:
+        if not self.power.confmode:
             return False
         if ssid is not None:
             self.config.set("SSID", ssid)
         if passphrase is not None:
             self.config.set("Passphrase", passphrase)
-        self.confmode = False
+        self.power.confmode = False
         self.queue_event(EVENT_CONFMODE)
         return True

@@ -46,8 +46,8 @@ def checksum16(data):
 class OtaService:
     """OTA state, the proposed update, the host read pointer; OTA? and OTA commands."""
 
-    def __init__(self, module):
-        self.module = module
+    def __init__(self, ctx):
+        self.ctx = ctx  # the module's ModuleContext: events, spawn, configuration, power
         self.state = IDLE
         self.download_time_s = 2.0
         self.max_read = MAX_OTA_READ
@@ -80,7 +80,7 @@ class OtaService:
 
     def _set_state(self, state):
         self.state = state
-        self.module.queue_event(EVENT_OTA)
+        self.ctx.queue_event(EVENT_OTA)
 
     # -- commands --------------------------------------------------------------------------------
     async def cmd_ota_query(self, cmd):
@@ -115,7 +115,7 @@ class OtaService:
         if self.state not in (OTA_PENDING, HOTA_PENDING):
             raise ModuleError(ERR_INVALID_OTA_UPDATE)
         self.state = IN_PROGRESS
-        self.module.spawn(self._download())
+        self.ctx.spawn(self._download())
         return ok_line()
 
     async def _download(self):
@@ -181,10 +181,9 @@ class OtaService:
             self._finish()
             raise ModuleError(ERR_INVALID_SIGNATURE)
         self.reports.append("succeeded")
-        self.module.config.defaults["Version"] = self._version
-        self.module.config.set("Version", self._version)
+        self.ctx.config.install_version(self._version)
         self._finish()
-        self.module.request_reboot("ota")
+        self.ctx.power.request_reboot("ota")
         return ok_line()
 
     def _finish(self):

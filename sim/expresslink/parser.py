@@ -4,7 +4,7 @@ Framing: bytes before ``AT`` (any case) are ignored; a command ends at LF or CR;
 formatted command (``AT`` included, EOL excluded) may be ``max_line_bytes`` long, a
 longer one is swallowed up to its EOL and then answered ``ERR1 OVERFLOW``.
 Parsing: ``AT+{word}[#]{space}[parameter]`` with the checks of specification 4.2, in
-the order they appear on the line (see docs/expresslink-emulator.md).
+the order they appear on the line (the README's "Choices the specification leaves open").
 """
 
 from sim.expresslink.codes import (
@@ -139,6 +139,11 @@ class Command:
         if self.param is None:
             return ""
         return self.param.decode("utf-8", "replace")
+
+    def require_no_param(self):
+        """ERR4 for a parameter on a command that takes none (a bare separator is fine)."""
+        if self.param:
+            raise ModuleError(ERR_PARAMETER, "no parameter expected")
 
     def __repr__(self):
         return "Command(%r, %r, %r)" % (self.word, self.suffix, self.param)

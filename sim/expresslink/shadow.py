@@ -8,7 +8,7 @@ replies count when ShadowToken is empty); deltas are never filtered by token.
 
 import json
 
-from sim.expresslink.cloud import CloudError
+from sim.expresslink.cloud import CLOUD_FAILURES
 from sim.expresslink.codes import (
     ERR_NO_CONNECTION,
     ERR_OUT_OF_RANGE,
@@ -62,10 +62,13 @@ class ShadowState:
 
 
 class ShadowService:
-    """The SHADOW[#] commands and the routing of shadow replies to them."""
+    """The SHADOW[#] commands and the routing of shadow replies to them.
 
-    def __init__(self, module):
-        self.module = module
+    ``ctx``: the module's ``ModuleContext`` (configuration, session, cloud, events, spawn).
+    """
+
+    def __init__(self, ctx):
+        self.ctx = ctx
         self.states = {}  # index -> ShadowState
 
     def reset(self):
@@ -80,8 +83,8 @@ class ShadowService:
 
     # -- the command ------------------------------------------------------------------------
     async def cmd_shadow(self, cmd):
-        module = self.module
-        config = module.config
+        ctx = self.ctx
+        config = ctx.config
         index = 0
         name = ""
         if cmd.suffix is not None:
@@ -109,7 +112,7 @@ class ShadowService:
             raise ModuleError(ERR_SHADOW, "not onboarded")
         if verb == "GET":
             return self._get(index, what)
-        if not module.connection.connected:
+        if not ctx.session.connected:
             raise ModuleError(ERR_NO_CONNECTION)
         prefix = shadow_prefix(config.thing_name, name)
         if verb == "INIT":
@@ -117,17 +120,17 @@ class ShadowService:
             if state is None or state.prefix != prefix:
                 state = self.states[index] = ShadowState(prefix)
             state.initialized = False
-            module.spawn(self._init(index, state, module.connection.epoch))
+            ctx.spawn(self._init(index, state, ctx.session.epoch))
             return ok_line()
         state = self.states.get(index)
         if state is None or not state.initialized:
             raise ModuleError(ERR_SHADOW, "not initialized")
         if verb == "SUBSCRIBE":
-            module.spawn(self._subscribe_delta(index, state, module.connection.epoch))
+            ctx.spawn(self._subscribe_delta(index, state, ctx.session.epoch))
             return ok_line()
         if verb == "UNSUBSCRIBE":
             state.subscribed = False
-            module.spawn(self._unsubscribe_delta(state))
+            ctx.spawn(self._unsubscribe_delta(state))
             return ok_line()
         return await self._request(index, state, verb, rest)
 
@@ -144,11 +147,11 @@ class ShadowService:
         return ok_line(b"%d " % flag + payload)
 
     async def _request(self, index, state, kind, body):
-        module = self.module
-        now = module.clock.now()
+        ctx = self.ctx
+        now = ctx.clock.now()
         if state.pending_until.get(kind, 0.0) > now:
             raise ModuleError(ERR_SHADOW, "request pending")
-        token = module.config.get("ShadowToken")
+        token = ctx.config.get("ShadowToken")
         if kind == "UPDATE":
             try:
                 doc = json.loads(body)
@@ -167,40 +170,40 @@ class ShadowService:
         state.results.pop(kind, None)
         state.pending_until[kind] = now + REQUEST_TIMEOUT_S
         try:
-            await module.cloud.publish(state.prefix + "/" + verb, payload, 1)
-        except (CloudError, OSError, ConnectionError):
+            await ctx.cloud.publish(state.prefix + "/" + verb, payload, 1)
+        except CLOUD_FAILURES:
             state.pending_until.pop(kind, None)
             raise ModuleError(ERR_NO_CONNECTION) from None
         return ok_line()
 
     # -- background work ----------------------------------------------------------------------
     async def _init(self, index, state, epoch):
-        cloud = self.module.cloud
+        cloud = self.ctx.cloud
         granted = True
         for suffix in _REPLY_SUFFIXES:
             try:
                 granted = await cloud.subscribe(state.prefix + "/" + suffix, 1) and granted
-            except (CloudError, OSError, ConnectionError):
+            except CLOUD_FAILURES:
                 return
-        if epoch != self.module.connection.epoch or self.states.get(index) is not state:
+        if epoch != self.ctx.session.epoch or self.states.get(index) is not state:
             return
         state.initialized = granted
-        self.module.queue_event(EVENT_SHADOW_INIT if granted else EVENT_SHADOW_INIT_FAILED, index)
+        self.ctx.queue_event(EVENT_SHADOW_INIT if granted else EVENT_SHADOW_INIT_FAILED, index)
 
     async def _subscribe_delta(self, index, state, epoch):
         try:
-            granted = await self.module.cloud.subscribe(state.prefix + "/" + _DELTA_SUFFIX, 1)
-        except (CloudError, OSError, ConnectionError):
+            granted = await self.ctx.cloud.subscribe(state.prefix + "/" + _DELTA_SUFFIX, 1)
+        except CLOUD_FAILURES:
             return
-        if epoch != self.module.connection.epoch or self.states.get(index) is not state:
+        if epoch != self.ctx.session.epoch or self.states.get(index) is not state:
             return
         state.subscribed = granted
-        self.module.queue_event(EVENT_SHADOW_SUBACK if granted else EVENT_SHADOW_SUBNACK, index)
+        self.ctx.queue_event(EVENT_SHADOW_SUBACK if granted else EVENT_SHADOW_SUBNACK, index)
 
     async def _unsubscribe_delta(self, state):
         try:
-            await self.module.cloud.unsubscribe(state.prefix + "/" + _DELTA_SUFFIX)
-        except (CloudError, OSError, ConnectionError):
+            await self.ctx.cloud.unsubscribe(state.prefix + "/" + _DELTA_SUFFIX)
+        except CLOUD_FAILURES:
             pass
 
     # -- replies ---------------------------------------------------------------------------------
@@ -213,7 +216,7 @@ class ShadowService:
             if suffix == _DELTA_SUFFIX:
                 if state.subscribed:
                     state.delta = payload
-                    self.module.queue_event(EVENT_SHADOW_DELTA, index)
+                    self.ctx.queue_event(EVENT_SHADOW_DELTA, index)
                 return True
             reply = _REPLY_SUFFIXES.get(suffix)
             if reply is None:
@@ -223,12 +226,12 @@ class ShadowService:
                 return True
             state.results[kind] = (flag, payload)
             state.pending_until.pop(kind, None)
-            self.module.queue_event(_REQUESTS[kind][1], index)
+            self.ctx.queue_event(_REQUESTS[kind][1], index)
             return True
         return False
 
     def _token_matches(self, payload):
-        token = self.module.config.get("ShadowToken")
+        token = self.ctx.config.get("ShadowToken")
         if not token:
             return True
         try:
