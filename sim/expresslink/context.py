@@ -98,6 +98,7 @@ class PowerState:
         self.confmode_parameter = ""
         self.reboot_kind = None  # "reset", "factory", "ota" or "watchdog"
         self.sleep_request = None  # (mode, duration s or None)
+        self.sleep_mode = None  # 0, 1 or 2 while the phase is SLEEPING
         self.pem_key = None  # CONF {key}=pem: raw certificate lines follow
 
     @property
@@ -142,3 +143,23 @@ class ModuleContext:
         self.events.push(Event(event_id, param, detail, mnemonic))
         if self.event_arrived is not None:
             self.event_arrived.set()
+
+
+class Forward:
+    """A module attribute kept by one of its parts: ``module.hang`` is ``module.knobs.hang``."""
+
+    def __init__(self, part, name=None):
+        self.part = part
+        self.name = name
+
+    def __set_name__(self, owner, name):
+        if self.name is None:
+            self.name = name
+
+    def __get__(self, module, owner=None):
+        if module is None:
+            return self
+        return getattr(getattr(module, self.part), self.name)
+
+    def __set__(self, module, value):
+        setattr(getattr(module, self.part), self.name, value)

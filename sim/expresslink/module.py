@@ -1,16 +1,16 @@
-"""The emulated AWS IoT ExpressLink module: UART command loop, power states, pins, knobs.
+"""The emulated AWS IoT ExpressLink module: power states, pins, knobs; its parts joined.
 
-One asyncio task (the module's "life") boots, then reads the UART and executes one
-command at a time; background tasks carry CONNECT!, subscription acks, shadow and OTA
-work. Time comes from the event loop (a SimEventLoop in tests: virtual time), so boot,
+One asyncio task (the module's "life") boots, then serves commands (``CommandLoop``)
+until one asks for a reboot; background tasks carry CONNECT!, subscription acks, shadow
+and OTA work. Time comes from the event loop (a SimEventLoop in tests: virtual time), so boot,
 connection and wire delays cost no real time there.
 """
 
 import asyncio
 import random
-from collections import deque
 
-from sim.expresslink.codes import ERR_OVERFLOW, ERR_PARAMETER, EVENT_CONFMODE, EVENT_STARTUP, ModuleError
+from sim.expresslink.codes import EVENT_CONFMODE, EVENT_STARTUP
+from sim.expresslink.command_loop import CommandLoop
 from sim.expresslink.commands import GeneralCommands, build_table
 from sim.expresslink.config import DEFAULT_ENDPOINT, ConfigStore
 from sim.expresslink.connection import Connection
@@ -21,41 +21,14 @@ from sim.expresslink.context import (
     OFF,
     SLEEPING,
     FaultKnobs,
+    Forward,
     ModuleContext,
     WallClock,
 )
 from sim.expresslink.ota import OtaService
-from sim.expresslink.parser import (
-    MAX_LINE_BYTES,
-    OVERFLOW,
-    RAW,
-    LineAssembler,
-    error_line,
-    parse_command,
-)
-from sim.expresslink.pem_input import PemInput
+from sim.expresslink.parser import MAX_LINE_BYTES
 from sim.expresslink.queues import EventQueue, MessageQueue
 from sim.expresslink.shadow import ShadowService
-
-
-class _Forward:
-    """A module attribute kept by one of its parts: ``module.hang`` is ``module.knobs.hang``."""
-
-    def __init__(self, part, name=None):
-        self.part = part
-        self.name = name
-
-    def __set_name__(self, owner, name):
-        if self.name is None:
-            self.name = name
-
-    def __get__(self, module, owner=None):
-        if module is None:
-            return self
-        return getattr(getattr(module, self.part), self.name)
-
-    def __set__(self, module, value):
-        setattr(getattr(module, self.part), self.name, value)
 
 
 class ExpressLinkModule:
@@ -65,13 +38,10 @@ class ExpressLinkModule:
     ``event_pin_listeners`` get ``callable(level)``), ``set_reset(level)`` (RST, active
     low), ``set_wake(level)`` (WAKE, a falling edge wakes a sleeping module).
 
-    Fault knobs (plain attributes unless noted): ``refuse_connections`` (CONNECT fails,
-    hint 5), ``unreachable`` (hint 3), ``network_down`` (hint 2), ``fail_next_connect``
-    (hint or ``(hint, detail)`` for the next attempt only), ``reset_mid_command`` (True or
-    the partial bytes: the next command gets a partial reply, then the module reboots),
-    ``hang`` (no answers until RST), ``drop_connection()``, ``inject_garbage(data)``,
-    ``inject_event(id, param, detail, mnemonic)``,
-    ``confmode_available``, ``boot_garbage`` (bytes sent at boot; None = random burst).
+    Fault knobs: the attributes of ``FaultKnobs`` (``module.hang = True`` and so on),
+    ``drop_connection()``, ``inject_garbage(data)``, ``inject_event(id, param, detail,
+    mnemonic)``, ``complete_confmode(ssid, passphrase)``. The services share the narrow
+    ``ModuleContext`` in ``ctx``, never the module.
     """
 
     def __init__(self, clock, uart_end, cloud, thing_name="badge-sim-0001", *, max_topic=16,
@@ -82,7 +52,6 @@ class ExpressLinkModule:
         self.uart = uart_end
         self.cloud = cloud
         self.boot_time_s = boot_time_s
-        self.processing_time_s = processing_time_s
         self.config = ConfigStore(thing_name, max_topic, max_shadow, endpoint)
         self.messages = MessageQueue(message_queue_depth)
         self.events = EventQueue(event_queue_depth, on_change=self._event_pin_changed)
@@ -96,43 +65,42 @@ class ExpressLinkModule:
         self.connection = Connection(self.ctx, connect_time_s, claim_reply=self.shadows.on_message,
                                      on_lost=self.shadows.connection_lost)
         self.ota = OtaService(self.ctx)
+        self.internal_errors = []  # exceptions a handler raised (a bug in the emulator)
         table = build_table(GeneralCommands(self.ctx), self.connection, self.shadows, self.ota)
-        self._handlers = {word: entry[1] for word, entry in table.items()}
-        self._suffix_rules = {word: entry[0] for word, entry in table.items()}
-        self._assembler = LineAssembler(max_line_bytes)
+        self.commands = CommandLoop(self.ctx, uart_end, table, max_line_bytes, processing_time_s,
+                                    self.internal_errors, self.wake, self._enter_sleep)
         self._rng = random.Random(seed)
         # pins and power
         self.event_pin_listeners = []
         self.reset_level = True
         self.wake_level = True
-        self.sleep_mode = None
         self.boots = 0
-        self.history = deque(maxlen=200)  # (time s, command body bytes, reply bytes)
-        self.internal_errors = []  # exceptions a handler raised (a bug in the emulator)
         self._loop = None
         self._life_task = None
         self._tasks = set()
         self._disconnecting = None
         self._sleep_timer = None
-        self._pem = None
 
     # fault knobs, the time service and the power state, kept by the parts that use them
-    refuse_connections = _Forward("knobs")
-    unreachable = _Forward("knobs")
-    network_down = _Forward("knobs")
-    fail_next_connect = _Forward("knobs")
-    reset_mid_command = _Forward("knobs")
-    hang = _Forward("knobs")
-    confmode_available = _Forward("knobs")
-    boot_garbage = _Forward("knobs")
-    time_synced = _Forward("wall_clock", "synced")
-    time_words = _Forward("wall_clock", "words")
-    wall_clock_epoch_s = _Forward("wall_clock", "epoch_s")
-    phase = _Forward("power")
-    confmode = _Forward("power")
-    confmode_parameter = _Forward("power")
-    connect_time_s = _Forward("connection")
-    event_arrived = _Forward("ctx")
+    refuse_connections = Forward("knobs")
+    unreachable = Forward("knobs")
+    network_down = Forward("knobs")
+    fail_next_connect = Forward("knobs")
+    reset_mid_command = Forward("knobs")
+    hang = Forward("knobs")
+    confmode_available = Forward("knobs")
+    boot_garbage = Forward("knobs")
+    time_synced = Forward("wall_clock", "synced")
+    time_words = Forward("wall_clock", "words")
+    wall_clock_epoch_s = Forward("wall_clock", "epoch_s")
+    phase = Forward("power")
+    sleep_mode = Forward("power")
+    confmode = Forward("power")
+    confmode_parameter = Forward("power")
+    connect_time_s = Forward("connection")
+    processing_time_s = Forward("commands")
+    history = Forward("commands")  # the last 200 (time s, command bytes, reply bytes)
+    event_arrived = Forward("ctx")
 
     # -- power --------------------------------------------------------------------------------
     def start(self):
@@ -185,10 +153,8 @@ class ExpressLinkModule:
         power.sleep_request = None
         power.reboot_kind = None
         power.pem_key = None
-        self.sleep_mode = None
-        self._pem = None
-        self._assembler.raw = False
-        self._assembler.reset()
+        power.sleep_mode = None
+        self.commands.reset()
         self.wall_clock.synced = False
         self.config.reset_volatile()
 
@@ -202,7 +168,7 @@ class ExpressLinkModule:
         try:
             while True:
                 await self._boot()
-                kind = await self._serve()
+                kind = await self.commands.serve()
                 self._shutdown()
                 if kind == "factory":
                     self.config.factory_reset()
@@ -225,88 +191,19 @@ class ExpressLinkModule:
             await self._disconnecting
             self._disconnecting = None
         self.uart.read()  # deaf while booting: whatever arrived is lost
-        self._assembler.reset()
+        self.commands.assembler.reset()
         self.power.phase = ACTIVE
         self.queue_event(EVENT_STARTUP)
 
-    # -- the command loop --------------------------------------------------------------------------
-    def _input_ignored(self):
-        return self.knobs.hang or (self.power.phase == SLEEPING and self.sleep_mode >= 1)
-
-    async def _serve(self):
-        assembler = self._assembler
-        power = self.power
-        while True:
-            item = None if self._input_ignored() else assembler.next_item()
-            if item is None:
-                await self.uart.wait_readable(whole_burst=True)
-                data = self.uart.read()
-                if not self._input_ignored():
-                    assembler.feed(data)
-                continue
-            kind, body = item
-            if kind == RAW:
-                reply = self._pem_line(body)
-            else:
-                if power.phase == SLEEPING:
-                    self.wake()
-                reply = await self._execute(kind, body)
-            if reply is not None:
-                await asyncio.sleep(self.processing_time_s)
-                self._write(reply)
-                self.history.append((self.clock.now(), body, reply))
-            if power.pem_key is not None:
-                self._begin_pem_input(power.pem_key)
-            if power.sleep_request is not None:
-                self._enter_sleep(*power.sleep_request)
-            if power.reboot_kind is not None:
-                return power.reboot_kind
-
-    async def _execute(self, kind, body):
-        knobs = self.knobs
-        if knobs.reset_mid_command:
-            partial = knobs.reset_mid_command
-            knobs.reset_mid_command = False
-            self._write(partial if isinstance(partial, (bytes, bytearray)) else b"OK")
-            self.power.request_reboot("watchdog")
-            return None
-        if kind == OVERFLOW:
-            return error_line(ModuleError(ERR_OVERFLOW))
-        try:
-            cmd = parse_command(body, self._suffix_rules)
-            return await self._handlers[cmd.word](cmd)
-        except ModuleError as exc:
-            return error_line(exc)
-        except Exception as exc:  # an emulator bug: answer, record, keep running
-            self.internal_errors.append(exc)
-            return error_line(ModuleError(ERR_PARAMETER, "internal error"))
-
-    def _write(self, data):
-        if self.power.powered and not self.knobs.hang:
-            self.uart.write(data)
-
-    # -- PEM input after CONF key=pem ------------------------------------------------------------
-    def _begin_pem_input(self, key):
-        """Switch the UART to raw lines until the certificate block ends."""
-        self.power.pem_key = None
-        self._pem = PemInput(self.config, key)
-        self._assembler.raw = True
-
-    def _pem_line(self, line):
-        reply = self._pem.add_line(line)
-        if self._pem.done:
-            self._pem = None
-            self._assembler.raw = False
-        return reply
-
     # -- sleep ---------------------------------------------------------------------------------------
     def _enter_sleep(self, mode, duration_s):
-        self.power.sleep_request = None
+        power = self.power
+        power.sleep_request = None
         self.events.clear()
-        self.power.phase = SLEEPING
-        self.sleep_mode = mode
+        power.phase = SLEEPING
+        power.sleep_mode = mode
         if mode >= 1:
-            self._assembler.reset()
+            self.commands.assembler.reset()
         if duration_s:
             self._sleep_timer = self.spawn(self._sleep_for(duration_s))
 
@@ -323,9 +220,9 @@ class ExpressLinkModule:
         self._sleep_timer = None
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
-        mode = self.sleep_mode
+        mode = self.power.sleep_mode
         self.power.phase = ACTIVE
-        self.sleep_mode = None
+        self.power.sleep_mode = None
         if mode >= 2:
             self.config.reset_volatile()
             self.messages.clear()
