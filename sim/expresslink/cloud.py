@@ -78,3 +78,7 @@ class CloudLink:
 
 # What a cloud call may raise when the session is gone or the broker fails.
 CLOUD_FAILURES = (CloudError, OSError, ConnectionError)
+
+# A connect or publish without an answer for this long (s) has failed; below the
+# specification's 120 s MaxExec.
+CLOUD_TIMEOUT_S = 60.0

@@ -2,7 +2,7 @@
 
 General commands: AT, CONF, CONF?, EVENT?, EVENT!, TIME?, WHERE?, DIAG, RESET,
 FACTORY_RESET, SLEEP, CONFMODE. Messaging, shadow and OTA handlers live with their state
-(connection.py, shadow.py, ota.py); this table joins them.
+(connection.py, messaging.py, shadow.py, ota.py); this table joins them.
 """
 
 import asyncio
@@ -33,9 +33,9 @@ from sim.expresslink.queues import Event
 SLEEP_MODES = (0, 1, 2)  # 0 light (UART alive), 1 UART off, 2 deep (volatile keys lost)
 
 
-def build_table(general, link, shadows, ota):
+def build_table(general, link, messaging, shadows, ota):
     """WORD -> (suffix rule, async handler(cmd) -> reply bytes or None), joining the
-    handlers of the general commands, the connection, the shadows and OTA."""
+    handlers of the general commands, the connection, messaging, the shadows and OTA."""
     return {
         "": (SUFFIX_NONE, general.cmd_at),
         "CONF": (SUFFIX_NONE, general.cmd_conf),
@@ -44,10 +44,10 @@ def build_table(general, link, shadows, ota):
         "CONNECT!": (SUFFIX_NONE, link.cmd_connect_async),
         "CONNECT?": (SUFFIX_NONE, link.cmd_connect_query),
         "DISCONNECT": (SUFFIX_NONE, link.cmd_disconnect),
-        "SEND": (SUFFIX_REQUIRED, link.cmd_send),
-        "GET": (SUFFIX_OPTIONAL, link.cmd_get),
-        "SUBSCRIBE": (SUFFIX_REQUIRED, link.cmd_subscribe),
-        "UNSUBSCRIBE": (SUFFIX_REQUIRED, link.cmd_unsubscribe),
+        "SEND": (SUFFIX_REQUIRED, messaging.cmd_send),
+        "GET": (SUFFIX_OPTIONAL, messaging.cmd_get),
+        "SUBSCRIBE": (SUFFIX_REQUIRED, messaging.cmd_subscribe),
+        "UNSUBSCRIBE": (SUFFIX_REQUIRED, messaging.cmd_unsubscribe),
         "EVENT?": (SUFFIX_NONE, general.cmd_event_query),
         "EVENT!": (SUFFIX_NONE, general.cmd_event_wait),
         "TIME?": (SUFFIX_NONE, general.cmd_time),

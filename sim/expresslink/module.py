@@ -25,6 +25,7 @@ from sim.expresslink.context import (
     ModuleContext,
     WallClock,
 )
+from sim.expresslink.messaging import Messaging
 from sim.expresslink.ota import OtaService
 from sim.expresslink.parser import MAX_LINE_BYTES
 from sim.expresslink.queues import EventQueue, MessageQueue
@@ -62,11 +63,13 @@ class ExpressLinkModule:
                                  wall_clock=self.wall_clock, spawn=self.spawn)
         self.power = self.ctx.power
         self.shadows = ShadowService(self.ctx)
-        self.connection = Connection(self.ctx, connect_time_s, claim_reply=self.shadows.on_message,
-                                     on_lost=self.shadows.connection_lost)
+        self.connection = Connection(self.ctx, connect_time_s, on_lost=self.shadows.connection_lost)
+        self.messaging = Messaging(self.ctx, drop=self.connection.drop,
+                                   claim_reply=self.shadows.on_message)
         self.ota = OtaService(self.ctx)
         self.internal_errors = []  # exceptions a handler raised (a bug in the emulator)
-        table = build_table(GeneralCommands(self.ctx), self.connection, self.shadows, self.ota)
+        table = build_table(GeneralCommands(self.ctx), self.connection, self.messaging,
+                            self.shadows, self.ota)
         self.commands = CommandLoop(self.ctx, uart_end, table, max_line_bytes, processing_time_s,
                                     self.internal_errors, self.wake, self._enter_sleep)
         self._rng = random.Random(seed)
@@ -94,13 +97,11 @@ class ExpressLinkModule:
     time_words = Forward("wall_clock", "words")
     wall_clock_epoch_s = Forward("wall_clock", "epoch_s")
     phase = Forward("power")
-    sleep_mode = Forward("power")
     confmode = Forward("power")
     confmode_parameter = Forward("power")
     connect_time_s = Forward("connection")
     processing_time_s = Forward("commands")
     history = Forward("commands")  # the last 200 (time s, command bytes, reply bytes)
-    event_arrived = Forward("ctx")
 
     # -- power --------------------------------------------------------------------------------
     def start(self):
@@ -275,10 +276,6 @@ class ExpressLinkModule:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self.internal_errors.append(task.exception())
-
-    def wall_time_s(self):
-        """Seconds since the Unix epoch, as the module's clock sees them."""
-        return self.wall_clock.now_s()
 
     def set_wall_clock(self, epoch_s):
         """Make the module's wall clock read ``epoch_s`` now."""
