@@ -36,7 +36,6 @@ def build_display(i2c):
     import adafruit_displayio_ssd1306
     import i2cdisplaybus
 
-    displayio.release_displays()
     try:
         bus = i2cdisplaybus.I2CDisplayBus(i2c, device_address=settings.display_address)
         display = adafruit_displayio_ssd1306.SSD1306(
@@ -70,10 +69,25 @@ def output(attr, value):
     return line
 
 
+def open_i2c():
+    """The shared I2C bus, or None (logged) when it cannot be opened."""
+    # A display survives a soft reload (Ctrl-D, auto-reload) and keeps its I2C pins
+    # until it is released: release it before opening the bus, or the bus is "in use".
+    displayio.release_displays()
+    try:
+        return busio.I2C(pin("pin_scl"), pin("pin_sda"), frequency=settings.i2c_hz)
+    except (RuntimeError, ValueError) as error:
+        # RuntimeError: no pull-up resistors on SDA/SCL, i.e. nothing is attached.
+        log("i2c", "bus not available (%s); no display, no sensor" % error)
+        return None
+
+
 def main():
-    i2c = busio.I2C(pin("pin_scl"), pin("pin_sda"), frequency=settings.i2c_hz)
+    i2c = open_i2c()
 
     def make_sensor():
+        if i2c is None:
+            raise RuntimeError("no I2C bus")
         import adafruit_sht31d
 
         return adafruit_sht31d.SHT31D(i2c, address=settings.sensor_address)
@@ -81,11 +95,14 @@ def main():
     keys = keypad.Keys(
         (pin("pin_button_a"), pin("pin_button_b"), pin("pin_button_c")),
         value_when_pressed=False, pull=True)
+    # CircuitPython 9.0.x queues a press for a button already held when the scanner
+    # starts (9.1 and later do not): only presses made from now on count.
+    keys.events.clear()
     # The longest line the module sends is a 9 KB message, escaped: keep it whole.
     uart = busio.UART(pin("pin_uart_tx"), pin("pin_uart_rx"), baudrate=115200,
                       timeout=0, receiver_buffer_size=10240)
     hardware = app.Hardware(
-        display=build_display(i2c),
+        display=build_display(i2c) if i2c is not None else None,
         make_sensor=make_sensor,
         keys=keys,
         led=output("pin_led", False),

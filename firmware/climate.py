@@ -15,11 +15,14 @@ from adafruit_ticks import ticks_ms
 
 from firmware.log import uptime_s
 from firmware.state import Reading
+from firmware.tasks import sleep_ms
 
 # Single shot, high repeatability, no clock stretching (datasheet table 9).
 _MEASURE = b"\x24\x00"
-# Maximum conversion time at high repeatability is 15 ms; 16 ms leaves margin.
-_CONVERSION_S = 0.016
+# Maximum conversion time at high repeatability is 15 ms. asyncio wakes a sleeper at the
+# first ticks_ms tick past its deadline, so sleep_ms(16) waits more than 15 ms. (In
+# seconds, sleep(0.016) would be 15 ms on CircuitPython 9.x-10.1.x: see sleep_ms.)
+_CONVERSION_MS = const(16)
 _MAX_BACKOFF_S = const(60)
 
 
@@ -75,7 +78,7 @@ class ClimateSampler:
         device = sensor.i2c_device
         with device as i2c:
             i2c.write(_MEASURE)
-        await _sleep(_CONVERSION_S)
+        await sleep_ms(_CONVERSION_MS)
         with device as i2c:
             i2c.readinto(self._buf)
         return decode_measurement(self._buf)

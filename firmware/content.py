@@ -42,7 +42,7 @@ class ContentManager:
         self._on_change = on_change
         self.name = None  # str
         self.qr_text = None  # str
-        self.qr = None  # QRLayout of qr_text on the full screen
+        self._qr = None  # QRLayout of qr_text, made when first drawn (see qr)
         self.photo_crc = None  # int: the CRC-32 the shown photo carries
         self.error = None  # the last refusal, until content is accepted again
         self.name_rev = 0
@@ -52,6 +52,19 @@ class ContentManager:
     def _changed(self):
         if self._on_change is not None:
             self._on_change()
+
+    @property
+    def qr(self):
+        """The QR code of ``qr_text`` laid out on the full screen (None without text).
+
+        Made on first use, normally by the display task: building the code in
+        adafruit_miniqr is the deepest call chain on the badge, and the cloud session
+        that receives the text is already deep (a shadow delta: session, events, twin,
+        content) in CircuitPython's 1.5 KB Python stack.
+        """
+        if self._qr is None and self.qr_text is not None:
+            self._qr = qr_layout(self.qr_text)
+        return self._qr
 
     # -- refusing ---------------------------------------------------------------------
     def reject(self, kind, message, source):
@@ -110,9 +123,8 @@ class ContentManager:
         text = str(data, "utf-8")
         if text == self.qr_text:
             return None
-        layout = qr_layout(data)  # the slow part: once per new text
         self.qr_text = text
-        self.qr = layout
+        self._qr = None  # laid out when first drawn: the slow part, once per new text
         self.qr_rev += 1
         return data
 

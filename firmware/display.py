@@ -4,21 +4,22 @@ It sleeps until some task marks the state changed, a screen that shows a clock n
 its second, a notice ends, or the burn-in care wants to dim or shift; then it updates
 the current screen's group and refreshes. displayio sends the SSD1306 only the areas
 that changed.
+
+Whether the panel shows what was sent cannot be known: CircuitPython's I2C display bus
+ignores the result of its writes, so ``refresh()`` succeeds even when the display has
+dropped off the bus. The badge only knows whether a display answered at boot.
 """
 
 import asyncio
 
 from adafruit_ticks import ticks_diff, ticks_ms
 
+from firmware.tasks import sleep_ms
+
 # Refreshes are at least this far apart (ms): a burst of changes costs one redraw,
 # while a change after a quiet spell is drawn at once.
 _MIN_FRAME_MS = 50
 _TICK_S = 1.0
-_RETRY_S = 5
-
-
-async def _sleep(seconds):
-    await asyncio.sleep(seconds)
 
 
 async def _wait_dirty(state, timeout_s):
@@ -50,7 +51,6 @@ class DisplayController:
         self._brightness = {False: contrast / 255, True: dim_contrast / 255}
         self._dimmed = False
         self.refreshes = 0
-        self.failures = 0
         self.shown = None  # the screen object drawn last
 
     def _current(self, now_ms):
@@ -75,7 +75,7 @@ class DisplayController:
             group.y = dy
 
     def draw(self):
-        """Bring the current screen up to date and refresh; False if the bus failed."""
+        """Bring the current screen up to date and send the changes to the display."""
         state = self._state
         now_ms = ticks_ms()
         screen = self._current(now_ms)
@@ -84,19 +84,9 @@ class DisplayController:
         if display.root_group is not screen.group:
             display.root_group = screen.group
         self.shown = screen
-        try:
-            self._apply_care(screen)
-            display.refresh()
-        except OSError as error:
-            self.failures += 1
-            if state.display_ok:
-                self._log("display", "refresh failed: %s" % error)
-            state.display_ok = False
-            return False
-        if not state.display_ok:
-            state.display_ok = True
+        self._apply_care(screen)
+        display.refresh()
         self.refreshes += 1
-        return True
 
     def _timeout_s(self):
         """How long the task may sleep when nothing changes (None: until a change)."""
@@ -107,6 +97,10 @@ class DisplayController:
         notice_ms = self._state.notice_left_ms(now_ms)
         if notice_ms:
             waits.append(notice_ms / 1000)
+        elif self.shown is not None and self.shown is self._notice:
+            # The notice ran out while it was drawn (asyncio may wake a tick early: the
+            # seconds lose their last ms in single precision): show what is under it.
+            return 0
         if self._care is not None:
             care_ms = self._care.ms_to_next(now_ms)
             if care_ms is not None:
@@ -120,10 +114,8 @@ class DisplayController:
             if self._care is not None:
                 self._care.update(ticks_ms())
             drawn_ms = ticks_ms()
-            if not self.draw():
-                await _wait_dirty(state, _RETRY_S)
-                continue
+            self.draw()
             await _wait_dirty(state, self._timeout_s())
             too_soon_ms = _MIN_FRAME_MS - ticks_diff(ticks_ms(), drawn_ms)
             if too_soon_ms > 0:
-                await _sleep(too_soon_ms / 1000)
+                await sleep_ms(too_soon_ms)

@@ -2,12 +2,20 @@
 
 from adafruit_ticks import ticks_diff, ticks_ms
 
-_BOOT_MS = ticks_ms()
+# ticks_diff() is only right for two ticks less than 2**28 ms (74.6 hours) apart, so
+# uptime is summed from the differences between calls, which come far more often.
+_last_ms = ticks_ms()
+_up_ms = 0
 
 
 def uptime_s():
-    """Seconds since the firmware started (float; ms resolution, wrap-safe)."""
-    return ticks_diff(ticks_ms(), _BOOT_MS) / 1000
+    """Seconds since the firmware started (float; ms resolution, wrap-safe for as long
+    as it is called at least every 74 hours: every reading and log line calls it)."""
+    global _last_ms, _up_ms
+    now = ticks_ms()
+    _up_ms += ticks_diff(now, _last_ms)
+    _last_ms = now
+    return _up_ms / 1000
 
 
 def log(topic, message):

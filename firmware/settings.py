@@ -2,7 +2,9 @@
 
 Every key is optional. A value of the wrong type or out of range is reported on the
 console with what is allowed, and the default is used instead: a typo never stops
-the badge.
+the badge. CircuitPython 9.0-10.1 raise ValueError from ``os.getenv`` for a bare value
+that is not a whole number (``KEY = GP4``) or a line they cannot read (``KEY = "GP4``);
+10.2 and later return every value as text (and the default for an unreadable line).
 """
 
 # (key, attribute, default, minimum, maximum); strings have no bounds.
@@ -64,11 +66,21 @@ def _as_int(value):
     raise ValueError("not a whole number")
 
 
+def _read(getenv, key, log, example):
+    """``getenv(key)``, or None (logged) when CircuitPython cannot read its line."""
+    try:
+        return getenv(key)
+    except ValueError as error:
+        log("settings", "the %s line in settings.toml cannot be read (%s): write it as "
+            "%s = %s; using the default" % (key, error, key, example))
+        return None
+
+
 def load_settings(getenv, log):
     """Read every key through ``getenv`` (``os.getenv`` on the badge)."""
     settings = Settings()
     for key, attr, default, low, high in _INTEGERS:
-        raw = getenv(key)
+        raw = _read(getenv, key, log, default)
         if raw is None:
             continue
         try:
@@ -81,7 +93,7 @@ def load_settings(getenv, log):
             continue
         setattr(settings, attr, value)
     for key, attr, text in _STRINGS:
-        raw = getenv(key)
+        raw = _read(getenv, key, log, '"%s"' % text)
         if raw is None:
             continue
         if not isinstance(raw, str) or not raw:
@@ -90,7 +102,7 @@ def load_settings(getenv, log):
             continue
         setattr(settings, attr, raw)
     for key, advice in _RETIRED:
-        if getenv(key) is not None:
+        if _read(getenv, key, log, "nothing (delete the line)") is not None:
             log("settings", "%s is no longer used: %s" % (key, advice))
     return settings
 

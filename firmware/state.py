@@ -35,7 +35,6 @@ class BadgeState:
         self.screen = "climate"  # until stored content says otherwise
         self.link_status = "offline"  # "no module", "connecting", "online", "offline"
         self.thing_name = ""
-        self.display_ok = False
         self.on_screen = None  # called with the new screen's name after a switch
         self.notice = None  # a short message shown instead of the screen for a while
         self._notice_until_ms = 0

@@ -2,7 +2,9 @@
 
 import asyncio
 import sys
-import traceback
+
+# traceback, never sys.print_exception: that warns on CircuitPython 9.2 and is gone in 10.
+from traceback import print_exception as _print_exception
 
 _MAX_BACKOFF_S = 30
 
@@ -11,11 +13,22 @@ async def _sleep(seconds):
     await asyncio.sleep(seconds)
 
 
-def _print_traceback(error):
-    if hasattr(sys, "print_exception"):  # MicroPython / CircuitPython
-        sys.print_exception(error)
+async def sleep_ms(ms):
+    """Let the loop run for ``ms`` whole milliseconds.
+
+    CircuitPython's asyncio turns ``sleep(seconds)`` into ``sleep_ms(int(seconds *
+    1000))`` with single-precision floats that lose 2 bits on 9.x-10.1.x: 0.016 s
+    sleeps 15 ms and 0.001 s 0 ms. Its ``sleep_ms`` takes the integer as it is.
+    """
+    sleep = getattr(asyncio, "sleep_ms", None)
+    if sleep is None:  # CPython's asyncio, outside the simulator
+        await asyncio.sleep(ms / 1000)
     else:
-        traceback.print_exception(error)
+        await sleep(ms)
+
+
+def _print_traceback(error):
+    _print_exception(error, file=sys.stdout)  # the console (CPython: not stderr)
 
 
 async def supervise(name, make_coroutine, log, crashes=None):

@@ -12,6 +12,7 @@ from pathlib import Path
 from sim.chips.sht31d import SHT31D
 from sim.chips.ssd1306 import SSD1306
 from sim.clock import RealClock, VirtualClock
+from sim.cp_version import NEWEST
 from sim.i2c_bus import I2CBus
 from sim.runtime import FirmwareRuntime
 from sim.serial_link import SerialLink
@@ -58,13 +59,15 @@ class VirtualBadge:
     ``code_root``: folder holding code.py, boot.py, firmware/ and lib/ (the repository
     by default, or a deployed CIRCUITPY folder); ``drive_dir``: the folder the firmware
     sees as its drive (settings.toml, stored content); ``virtual_time``: run on a
-    virtual clock (fast, deterministic) or in real time.
+    virtual clock (fast, deterministic) or in real time; ``cp_version``: the
+    CircuitPython version whose behaviour the shims follow ("10.2.1", "10.0.3",
+    "9.2.1"; see :mod:`sim.cp_version`).
     """
 
     def __init__(self, *, code_root=REPO_ROOT, drive_dir=None, virtual_time=True,
                  temperature_c=22.0, humidity_rh=45.0, strict_libs=False, echo=False,
                  seed=None, module=True, broker_url=None, broker_listen=("127.0.0.1", 0),
-                 thing=DEFAULT_THING):
+                 thing=DEFAULT_THING, cp_version=NEWEST):
         self.clock = VirtualClock() if virtual_time else RealClock()
         self.world = World(self.clock)
         self.code_root = Path(code_root)
@@ -90,7 +93,12 @@ class VirtualBadge:
         self._timeline = []
         self.runtime = FirmwareRuntime(self.world, self.code_root, self.drive_dir,
                                        strict_libs=strict_libs, echo=echo,
-                                       on_loop=self._on_loop)
+                                       on_loop=self._on_loop, cp_version=cp_version)
+
+    @property
+    def cp_version(self):
+        """The CircuitPython version the shims follow (``.text``: "10.2.1")."""
+        return self.runtime.cp
 
     # -- scripting ------------------------------------------------------------------------
     def at(self, t_s, action):
@@ -110,6 +118,16 @@ class VirtualBadge:
             loop.call_at(self.clock.now() + hold_s, self.world.set_button, pin, False)
         else:
             self.world.set_button(pin, False)
+
+    def soft_reload(self, reason="REPL_RELOAD"):
+        """Reload the badge now, as Ctrl-D on its console (``REPL_RELOAD``) or a file
+        saved to its drive (``AUTO_RELOAD``) does: code.py runs again, boot.py does
+        not, and a display keeps its I2C pins until code.py releases it."""
+        self.runtime.soft_reload(reason)
+
+    def reload_at(self, t_s, reason="REPL_RELOAD"):
+        """Soft-reload the badge at simulated time ``t_s``."""
+        self.at(t_s, lambda: self.soft_reload(reason))
 
     def stop(self):
         """End the run now (as if its duration had passed)."""

@@ -4,9 +4,12 @@ Chips are transaction-level targets (:class:`I2CTarget`): the address byte is of
 to ``ack_address``, then a write transaction hands the target all its data bytes at once
 (at STOP, after their wire time) and a read asks it for ``count`` bytes (right after the
 address byte; clock stretching may block inside). Each of these may refuse with
-:class:`Nack`. The bus raises what CircuitPython raises: ``OSError`` errno 19
-(``ENODEV``) when nobody answers the address, errno 5 (``EIO``) when a present chip
-NACKs, ``RuntimeError("Function requires lock")`` for a transfer without the lock.
+:class:`Nack`. The bus raises what CircuitPython on the RP2040 raises: ``OSError``
+errno 19 (``ENODEV``) when the address byte is not acknowledged (nobody there, or a
+chip that refuses it, e.g. while it measures), errno 5 (``EIO``) when a chip NACKs a
+data byte of a write, ``RuntimeError("Function requires lock")`` for a transfer without
+the lock. A bus with nothing attached has no pull-up resistors (``has_pull_ups``), and
+``busio.I2C`` refuses it with RuntimeError.
 
 Every transfer costs its wire time at the bus frequency, charged to the simulator's
 clock as a blocking ``"i2c"`` wait: START + address 10 clocks, 9 per data byte, STOP 1
@@ -81,6 +84,7 @@ class I2CBus:
         self.transactions = 0
         self.nacks = 0
         self.bus_time_s = 0.0
+        self.pull_ups = None  # None: the attached breakout boards bring them
 
     # -- wiring -----------------------------------------------------------------------
     def attach(self, target):
@@ -93,6 +97,13 @@ class I2CBus:
     def detach(self, address):
         """Disconnect the chip at ``address`` (returns it, or None)."""
         return self.targets.pop(address, None)
+
+    def has_pull_ups(self):
+        """Whether SDA and SCL are pulled up: as set in ``pull_ups``, or else while a
+        chip is attached and present (each breakout board carries its own resistors)."""
+        if self.pull_ups is not None:
+            return bool(self.pull_ups)
+        return any(target.present for target in self.targets.values())
 
     # -- busio.I2C surface -------------------------------------------------------------
     def try_lock(self):
@@ -203,10 +214,11 @@ class I2CBus:
         raise OSError(errno.ENODEV, "No such device")
 
     def _nacked(self, t0, address, direction, data):
+        """The address byte was refused: the RP2040 cannot tell that from an empty bus."""
         _log.debug("0x%02x %s: NACK", address, direction)
         self._charge_rest(0)
         self._record(t0, address, direction, data, False)
-        raise OSError(errno.EIO, "Input/output error")
+        raise OSError(errno.ENODEV, "No such device")
 
     def _probe(self, address):
         t0 = self.clock.now()

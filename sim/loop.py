@@ -22,6 +22,7 @@ short: see :func:`sleep`.
 
 import asyncio
 import heapq
+import os
 import selectors
 
 _ASYNCIO_SLEEP = asyncio.sleep
@@ -83,6 +84,7 @@ class SimTask(asyncio.Task):
     raise CancelledError), not when its sleep would have ended."""
 
     _sim_sleep = None  # the timer-heap entry of the sleep it is in, if any
+    _sim_badge = False  # the badge's own task (see SimEventLoop.create_task)
 
     def cancel(self, msg=None):
         cancelling = super().cancel(msg)
@@ -132,6 +134,9 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         task = SimTask(coro, loop=self, name=name, context=context)
         if task._source_traceback:
             del task._source_traceback[-1]
+        parent = _current_task(self)
+        if parent is not None and parent._sim_badge and not _is_sim_code(coro):
+            task._sim_badge = True
         return task
 
     # -- per-step stall measurement ------------------------------------------------
@@ -307,6 +312,22 @@ async def sleep(delay, result=None):
     loop._sleep_entry = [loop.clock.now() + delay, loop._sequence, None, None]
     await _ONE_TURN
     return result
+
+
+_SIM_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _is_sim_code(coro):
+    """Whether ``coro`` is the simulator's own code (a chip, the module, the broker)."""
+    code = getattr(coro, "cr_code", None)
+    return code is not None and code.co_filename.startswith(_SIM_DIR)
+
+
+def is_badge_task(task):
+    """Whether ``task`` runs the badge's code: the task that ``code.py``'s
+    ``asyncio.run`` made, or one made by such a task (not from the simulator's code).
+    Only these follow CircuitPython's rules (whole-millisecond sleeps, soft reloads)."""
+    return getattr(task, "_sim_badge", False)
 
 
 def step_name(callback):

@@ -5,15 +5,25 @@ away after it:
 
 - the import path: the shims (built-in modules) first, then the drive's root and its
   ``lib`` folder, exactly the badge's order;
-- ``os.getenv`` reading the drive's ``settings.toml`` (CircuitPython's TOML subset:
-  quoted strings and integers);
+- ``os.getenv`` reading the drive's ``settings.toml`` exactly as the chosen
+  CircuitPython version does (``cp_version``; see :mod:`sim.cp_version`), never the
+  computer's environment;
 - ``time.sleep`` / ``time.monotonic`` on the simulator's clock (only in the thread
   that runs the badge), so a blocking sleep in a driver advances virtual time and is
   recorded as a loop stall;
-- the working directory: the drive, so relative paths land on CIRCUITPY;
-- ``asyncio.run`` building a :class:`~sim.loop.SimEventLoop`;
+- the working directory: the drive, so relative paths land on CIRCUITPY; the drive is
+  read-only to the badge's code unless ``boot.py`` remounted it (EROFS, as on the board);
+- ``asyncio.run`` running the badge on one :class:`~sim.loop.SimEventLoop` per power-up,
+  which the simulator's own parts share;
+- ``asyncio.sleep`` / ``sleep_ms`` / ``wait_for`` in the badge's tasks as the asyncio
+  port has them: whole milliseconds of ``ticks_ms``, the seconds converted with the
+  version's float precision (``sleep(0.016)`` is 15 ms on 9.x-10.1.x);
 - ``asyncio.core._io_queue`` (:mod:`sim.cp_asyncio_core`), with which the badge waits
-  for a ``keypad`` event queue without polling.
+  for a ``keypad`` event queue or a ``busio.UART`` without polling;
+- ``sys.print_exception`` where the version has it (9.x, with its FutureWarning);
+- soft reloads (:meth:`FirmwareRuntime.soft_reload`, ``supervisor.reload()``): the
+  badge's tasks stop, every pin is released except those a display still holds, and
+  ``code.py`` runs again (``boot.py`` does not), as CircuitPython does.
 
 With ``strict_libs`` the Adafruit libraries the badge needs must come from the drive's
 ``lib`` folder, not from this computer's site-packages: a deployed drive that misses
@@ -21,7 +31,9 @@ one fails here just as it would on the badge.
 """
 
 import asyncio
+import builtins
 import contextlib
+import errno
 import importlib.abc
 import importlib.machinery
 import os
@@ -30,6 +42,10 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+from sim.cp_version import NEWEST, CPVersion
+from sim.cp_version import getenv as cp_getenv
+from sim.loop import is_badge_task
 
 SHIMS_DIR = Path(__file__).resolve().parent / "shims"
 
@@ -42,34 +58,6 @@ BADGE_LIBRARIES = (
     "adafruit_ticks",
     "adafruit_bus_device",
 )
-
-
-def parse_settings_toml(text):
-    """CircuitPython's settings.toml subset: ``KEY = "string"`` or ``KEY = 123``.
-
-    Returns {key: str | int}. Lines it cannot read are skipped, as CircuitPython does.
-    """
-    values = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or line.startswith("[") or "=" not in line:
-            continue
-        key, _, raw = line.partition("=")
-        key, raw = key.strip(), raw.strip()
-        if raw.startswith('"'):
-            end = raw.find('"', 1)
-            while end > 0 and raw[end - 1] == "\\":
-                end = raw.find('"', end + 1)
-            if end < 0:
-                continue
-            values[key] = raw[1:end].encode().decode("unicode_escape")
-            continue
-        raw = raw.split("#", 1)[0].strip()
-        try:
-            values[key] = int(raw, 0)
-        except ValueError:
-            continue
-    return values
 
 
 _SHIM_NAMES = frozenset(p.stem for p in SHIMS_DIR.glob("*.py"))
@@ -127,6 +115,18 @@ class SimulationEnded(Exception):
     """Raised out of the badge's code when the requested duration has passed."""
 
 
+class SoftReload(BaseException):
+    """Raised out of ``code.py``'s ``asyncio.run`` when the badge reloads (Ctrl-D,
+    auto-reload, ``supervisor.reload()``); like CircuitPython's reload, no
+    ``except Exception`` in the badge's code stops it."""
+
+
+# One turn of the asyncio port's loop on an RP2040 (resume a task, poll, schedule):
+# a sleep that comes to 0 ms still costs this much, so a task that busy-yields
+# does not freeze virtual time.
+YIELD_S = 100e-6
+
+
 class FirmwareRuntime:
     """One run of boot.py + code.py from ``code_root`` with ``drive_dir`` as CIRCUITPY.
 
@@ -135,7 +135,10 @@ class FirmwareRuntime:
     """
 
     def __init__(self, world, code_root, drive_dir, *, strict_libs=False, echo=False,
-                 on_loop=None):
+                 on_loop=None, cp_version=NEWEST):
+        self.cp = cp_version if isinstance(cp_version, CPVersion) else CPVersion(cp_version)
+        world.cp_version = self.cp
+        world.request_reload = self.soft_reload
         self.world = world
         self.code_root = Path(code_root).resolve()
         self.drive_dir = Path(drive_dir).resolve()
@@ -151,6 +154,9 @@ class FirmwareRuntime:
         self._saved_cwd = None
         self._finder = None
         self._thread = None
+        self._reload_reason = None  # set while a soft reload is under way
+        self.reloads = 0
+        self.zero_ms_sleeps = []  # (time_s, seconds asked) of sleeps that came to 0 ms
 
     # -- environment ------------------------------------------------------------------
     def _paths(self):
@@ -169,19 +175,66 @@ class FirmwareRuntime:
                 # e.g. adafruit_ticks picks its clock (supervisor) when imported
                 del sys.modules[name]
 
+    def _badge_code(self):
+        """Whether the caller is the badge's code: boot.py or code.py at top level, or
+        one of the badge's tasks (not the simulator's parts sharing the thread)."""
+        if threading.get_ident() != self._thread:
+            return False
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no loop running: boot.py, or code.py's top level
+            return True
+        return task is not None and is_badge_task(task)
+
     def _getenv(self, original):
         settings_file = self.drive_dir / "settings.toml"
+        version = self.cp
 
         def getenv(key, default=None):
-            if threading.get_ident() == self._thread and settings_file.exists():
-                values = parse_settings_toml(settings_file.read_text(errors="replace"))
-                if key in values:
-                    return values[key]
-                if key.startswith(("BADGE_", "CIRCUITPY_")):
-                    return default
-            return original(key, default)
+            if not self._badge_code():
+                return original(key, default)
+            try:
+                data = settings_file.read_bytes()
+            except FileNotFoundError:
+                data = None
+            return cp_getenv(data, key, default, version)
 
         return getenv
+
+    # -- the drive: read-only to the badge unless boot.py remounted it ------------------
+    def _on_drive(self, path):
+        try:
+            full = Path(os.fsdecode(path))
+        except TypeError:  # a file descriptor
+            return False
+        if not full.is_absolute():
+            full = Path(os.getcwd()) / full
+        full = Path(os.path.normpath(full))
+        return full == self.drive_dir or self.drive_dir in full.parents
+
+    def _refuse_write(self, path):
+        if (self.world.drive_readonly_for_code and self._badge_code()
+                and self._on_drive(path)):
+            raise OSError(errno.EROFS, "Read-only filesystem")
+
+    def _drive_patches(self):
+        real_open = builtins.open
+        runtime = self
+
+        def open_(file, mode="r", *args, **kwargs):
+            if any(flag in mode for flag in "wax+"):
+                runtime._refuse_write(file)
+            return real_open(file, mode, *args, **kwargs)
+
+        def guarded(real):
+            def call(path, *args, **kwargs):
+                runtime._refuse_write(path)
+                return real(path, *args, **kwargs)
+            return call
+
+        self._patches.set(builtins, "open", open_)
+        for name in ("remove", "unlink", "rename", "replace", "mkdir", "rmdir"):
+            self._patches.set(os, name, guarded(getattr(os, name)))
 
     def _time_patches(self):
         clock = self.world.clock
@@ -204,10 +257,72 @@ class FirmwareRuntime:
         self._patches.set(time, "monotonic", monotonic)
         self._patches.set(time, "monotonic_ns", monotonic_ns)
 
+    # -- asyncio as the CircuitPython port has it -----------------------------------------
+    def _until_tick_s(self, ms):
+        """Seconds from now until ``ticks_ms`` has moved on by ``ms`` (the port wakes a
+        sleeper at the first tick at or past its deadline, so the wait is up to 1 ms
+        shorter than asked); a 0 ms sleep costs one turn of the port's loop."""
+        if ms <= 0:
+            return YIELD_S
+        now_ns = self.world.clock.now_ns()
+        return ((now_ns // 1_000_000 + ms) * 1_000_000 - now_ns) / 1e9
+
+    def _asyncio_patches(self):
+        base_sleep = asyncio.sleep
+        base_wait_for = asyncio.wait_for
+        version = self.cp
+        runtime = self
+
+        def in_badge_task():
+            try:
+                return is_badge_task(asyncio.current_task())
+            except RuntimeError:
+                return False
+
+        def sleep(delay, result=None):
+            if not in_badge_task():
+                return base_sleep(delay, result)
+            ms = version.sleep_ms(delay)
+            if ms == 0 and delay > 0:
+                runtime.zero_ms_sleeps.append((runtime.world.clock.now(), delay))
+            return base_sleep(runtime._until_tick_s(ms), result)
+
+        def sleep_ms(ms):
+            if not in_badge_task():
+                return base_sleep(max(0, ms) / 1000)
+            return base_sleep(runtime._until_tick_s(max(0, ms)))
+
+        def wait_for(awaitable, timeout):
+            if timeout is not None and in_badge_task():
+                timeout = runtime._until_tick_s(version.sleep_ms(timeout))
+            return base_wait_for(awaitable, timeout)
+
+        def run(main, *, debug=None):
+            return runtime._run_badge(main)
+
+        self._patches.set(asyncio, "sleep", sleep)
+        self._patches.set(asyncio, "sleep_ms", sleep_ms)
+        self._patches.set(asyncio, "wait_for", wait_for)
+        self._patches.set(asyncio, "run", run)
+
+    def _sys_patches(self):
+        if not self.cp.has_sys_print_exception:
+            return
+
+        def print_exception(error, file=None):
+            print("FutureWarning: print_exception moved from sys to traceback",
+                  file=file or sys.stdout)
+            import traceback
+
+            traceback.print_exception(error, file=file or sys.stdout)
+
+        self._patches.set(sys, "print_exception", print_exception)
+
     def __enter__(self):
         from sim import world as world_module
 
         self._thread = threading.get_ident()
+        self.drive_dir.mkdir(parents=True, exist_ok=True)
         world_module.install(self.world)
         self._saved_path = list(sys.path)
         self._purge_modules()
@@ -225,9 +340,11 @@ class FirmwareRuntime:
             from sim.loop import sleep as one_turn_sleep
 
             self._patches.set(asyncio, "sleep", one_turn_sleep)
+        self._asyncio_patches()
+        self._sys_patches()
+        self._drive_patches()
         self._quiet_displayio()
         self._display_bus_as_on_circuitpython()
-        self.drive_dir.mkdir(parents=True, exist_ok=True)
         self._saved_cwd = os.getcwd()
         os.chdir(self.drive_dir)
         return self
@@ -261,7 +378,11 @@ class FirmwareRuntime:
 
         CircuitPython probes the address when the display bus is built (ValueError
         "Unable to find I2C Display at 3c" when nobody answers), and releasing the
-        display leaves an I2C bus that the caller created alone. Blinka does neither.
+        display leaves an I2C bus that the caller created alone, unless a soft reload
+        has happened since: then the display bus owns the I2C bus (CircuitPython moved
+        it out of the finished VM's heap) and deinitialises it. It ignores the result
+        of every write, so a display that drops off the bus goes unnoticed
+        (``common_hal_i2cdisplaybus_i2cdisplaybus_send``). Blinka does none of this.
         """
         import i2cdisplaybus
 
@@ -287,12 +408,23 @@ class FirmwareRuntime:
             original_init(bus, i2c_bus, device_address=device_address, reset=reset)
 
         def deinit(bus):
+            if getattr(bus, "_sim_owns_i2c", False):
+                bus._i2c.deinit()
             if getattr(bus, "_reset", None) is not None:
                 bus.reset()
                 bus._reset.deinit()
 
+        original_send = cls._send
+
+        def _send(bus, *args, **kwargs):
+            try:
+                original_send(bus, *args, **kwargs)
+            except OSError:
+                pass  # CircuitPython does not look at the I2C write's result
+
         self._patches.set(cls, "__init__", __init__)
         self._patches.set(cls, "deinit", deinit)
+        self._patches.set(cls, "_send", _send)
 
     # -- running ------------------------------------------------------------------------
     def _new_loop(self):
@@ -332,12 +464,97 @@ class FirmwareRuntime:
             if task is not current:
                 task.cancel()
 
+    def _run_badge(self, main):
+        """``asyncio.run(main)`` for code.py: one loop per power-up, kept across soft
+        reloads (the simulator's parts run on it too)."""
+        loop = self.loop if self.loop is not None and not self.loop.is_closed() else None
+        if loop is None:
+            loop = self._new_loop()
+        asyncio.set_event_loop(loop)
+        task = loop.create_task(main)
+        task._sim_badge = True
+        try:
+            return loop.run_until_complete(task)
+        finally:
+            if self._reload_reason is None:
+                self._close_loop(loop)
+            else:
+                self._stop_badge_tasks(loop)
+                raise SoftReload(self._reload_reason)
+
+    @staticmethod
+    def _close_loop(loop):
+        """What asyncio.run does at its end."""
+        try:
+            asyncio.runners._cancel_all_tasks(loop)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    @staticmethod
+    def _stop_badge_tasks(loop):
+        tasks = [t for t in asyncio.all_tasks(loop) if is_badge_task(t)]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+    def soft_reload(self, reason="REPL_RELOAD"):
+        """Reload the badge as Ctrl-D (``REPL_RELOAD``), an auto-reload
+        (``AUTO_RELOAD``) or ``supervisor.reload()`` (``SUPERVISOR_RELOAD``) does: its
+        tasks stop where they are, then :meth:`_after_vm` and code.py again."""
+        loop = self.loop
+        if loop is None or loop.is_closed() or self._ended or self._reload_reason:
+            return
+        self._reload_reason = reason
+        for task in asyncio.all_tasks(loop):
+            if is_badge_task(task):
+                task.cancel()
+
+    def _after_vm(self):
+        """CircuitPython's clean-up between two runs of code.py: every pin and
+        peripheral is reset except those a display still uses. A display bus keeps
+        its I2C bus (and its pins) alive, now owned by the display bus."""
+        import displayio
+
+        kept = set()
+        for bus in displayio.display_buses:
+            i2c = getattr(bus, "_i2c", None)
+            if i2c is not None:
+                bus._sim_owns_i2c = True
+                kept.add(id(i2c))
+        for part in list(self.world.claims):
+            if id(part) not in kept:
+                part.deinit()
+        self.world.claims = [p for p in self.world.claims if id(p) in kept]
+
     def _run_file(self, name):
         path = self.code_root / name
         if not path.exists():
             return False
         runpy.run_path(str(path), run_name="__main__")
         return True
+
+    def _run_code(self):
+        """code.py, again after each soft reload; False once it has finished."""
+        try:
+            self._run_file("code.py")
+        except SoftReload:
+            pass
+        except asyncio.CancelledError:
+            if not self._ended:
+                raise
+            return False
+        if self._reload_reason is None:
+            return False
+        reason, self._reload_reason = self._reload_reason, None
+        self.reloads += 1
+        self.world.run_reason = reason
+        self._after_vm()
+        self._purge_modules()
+        print("\nsoft reboot (%s)\n" % reason)
+        return not self._ended
 
     def run(self, duration_s=None):
         """Run boot.py then code.py; returns when ``duration_s`` simulated seconds
@@ -354,12 +571,11 @@ class FirmwareRuntime:
         out = _ConsoleTee(self.world.console, sys.stdout if self.echo else None)
         try:
             with contextlib.redirect_stdout(out):
+                self.world.phase = "boot"
                 self._run_file("boot.py")
-                try:
-                    self._run_file("code.py")
-                except asyncio.CancelledError:
-                    if not self._ended:
-                        raise
+                self.world.phase = "code"
+                while self._run_code():
+                    pass
         finally:
             out.flush()
             asyncio.set_event_loop_policy(saved_policy)

@@ -78,7 +78,11 @@ class World:
 
     ``i2c_buses`` maps a (scl, sda) pin-name pair to an I2C bus with the chips wired to
     it; ``uarts`` maps (tx, rx) to the host end of a serial link; ``pins`` maps a pin
-    name to its :class:`PinModel`. ``keypads`` are the live ``keypad.Keys`` objects.
+    name to its :class:`PinModel`. ``keypads`` are the live ``keypad.Keys`` objects;
+    ``claims`` every live shim object that holds pins (``busio.I2C``, ``busio.UART``,
+    ``digitalio.DigitalInOut``, ``keypad.Keys``), which a soft reload deinitialises
+    unless a display still uses it. ``cp_version`` is the CircuitPython version the
+    shims follow (:class:`sim.cp_version.CPVersion`).
     """
 
     def __init__(self, clock, *, ticks_wrap_after_s=65.0):
@@ -87,6 +91,15 @@ class World:
         self.uarts = {}
         self.pins = {}
         self.keypads = []
+        self.claims = []
+        from sim.cp_version import CPVersion
+
+        self.cp_version = CPVersion()
+        self.phase = "boot"  # "boot" while boot.py runs, then "code"
+        self.run_reason = "STARTUP"  # supervisor.runtime.run_reason of this run of code.py
+        self.usb_connected = True  # a computer sees the CIRCUITPY drive over USB
+        self.usb_drive_enabled = True  # storage.disable_usb_drive() in boot.py clears it
+        self.request_reload = None  # callable(reason): a soft reload (set by the runtime)
         self.loop = None  # the badge's event loop, once code.py has started it
         self.console = []  # lines the firmware printed, for tests and views
         self.reset_requested = False
@@ -103,7 +116,15 @@ class World:
         return model
 
     def ticks_ms(self):
-        return (int(self.clock.now() * 1000) + self.ticks_offset_ms) & ((1 << 29) - 1)
+        return (self.clock.now_ns() // 1_000_000 + self.ticks_offset_ms) & ((1 << 29) - 1)
+
+    def claim(self, part):
+        """A shim object now holds pins (see ``claims``)."""
+        self.claims.append(part)
+
+    def release(self, part):
+        if part in self.claims:
+            self.claims.remove(part)
 
     def call_at(self, t_s, callback):
         """Run ``callback()`` at simulated time ``t_s`` on the badge's loop (at once

@@ -64,16 +64,41 @@ def test_chip_marked_not_present_is_enodev(bus):
     assert chip.received == []
 
 
-def test_nack_from_present_chip_is_eio(bus):
+def test_data_nack_is_eio_and_address_nack_is_enodev(bus):
+    """The RP2040 (pico-sdk) reports a refused address byte as PICO_ERROR_GENERIC,
+    which CircuitPython raises as OSError 19 (ENODEV), the same as an empty address; a
+    NACKed data byte of a write is OSError 5 (EIO)."""
+
+    class Busy(Scratchpad):
+        def ack_address(self, direction):
+            raise Nack("measuring")
+
     chip = bus.attach(Scratchpad(0x20))
     chip.refuse = True
     with pytest.raises(OSError) as failure:
         bus.writeto(0x20, b"\x01\x02")
     assert failure.value.errno == errno.EIO
     with pytest.raises(OSError) as failure:
-        bus.readfrom_into(0x20, bytearray(1))
-    assert failure.value.errno == errno.EIO
-    assert bus.nacks == 2
+        bus.readfrom_into(0x20, bytearray(1))  # a read NACKs its address byte
+    assert failure.value.errno == errno.ENODEV == 19
+    bus.attach(Busy(0x21))
+    for call in (lambda: bus.writeto(0x21, b"\x01"),
+                 lambda: bus.readfrom_into(0x21, bytearray(2))):
+        with pytest.raises(OSError) as failure:
+            call()
+        assert failure.value.errno == 19
+    assert bus.nacks == 4
+
+
+def test_pull_ups_come_with_the_attached_boards(clock):
+    bus = I2CBus(clock)
+    assert not bus.has_pull_ups()  # nothing attached
+    chip = bus.attach(Scratchpad(0x20))
+    assert bus.has_pull_ups()
+    chip.present = False
+    assert not bus.has_pull_ups()
+    bus.pull_ups = True  # resistors on the badge itself
+    assert bus.has_pull_ups()
 
 
 def test_full_frame_write_costs_its_wire_time(bus, clock):

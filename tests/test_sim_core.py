@@ -6,7 +6,6 @@ import pytest
 
 from sim.clock import VirtualClock, uart_wire_time_s
 from sim.loop import SimEventLoop
-from sim.runtime import parse_settings_toml
 from sim.serial_link import SerialLink
 
 
@@ -75,17 +74,6 @@ def test_serial_burst_is_serialised_after_earlier_bytes():
     assert link.host.next_arrival_s() == pytest.approx(uart_wire_time_s(101), abs=1e-6)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('A = "x y"\nB = 12\n', {"A": "x y", "B": 12}),
-    ('A = 0x3C  # hex\n', {"A": 0x3C}),
-    ('A = "unterminated\nB = 2\n', {"B": 2}),
-    ("# comment\n[section]\nA = nope\nB = -4\n", {"B": -4}),
-    ('A = "tab\\there"\n', {"A": "tab\there"}),
-])
-def test_settings_toml_subset(text, expected):
-    assert parse_settings_toml(text) == expected
-
-
 def test_shims_follow_circuitpython(make_badge):
     """ticks_ms wraps at 2**29 about 65 s after boot; UART write blocks for the bytes
     beyond its 32-byte FIFO; keypad queues presses; pins read their pulls."""
@@ -143,7 +131,8 @@ def test_uart_shim_write_blocks_beyond_fifo_and_read_times_out(make_badge):
     badge.run(2)
     assert result["write_s"] == pytest.approx(uart_wire_time_s(100), rel=1e-3)
     assert result["read"] is None
-    assert result["read_s"] == pytest.approx(0.5, rel=1e-3)
+    # The timeout counts whole ticks_ms from the tick the read started in.
+    assert 0.499 < result["read_s"] <= 0.5
 
 
 def test_one_turn_sleep_keeps_asyncio_semantics():

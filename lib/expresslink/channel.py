@@ -23,12 +23,21 @@ _DRAIN_LIMIT = const(65536)  # most stray bytes discarded in one drain
 # out 32 bytes at a time, with the loop free while each chunk drains: 32 bytes take
 # 2.78 ms at 115200 baud, the ExpressLink's fixed rate.
 _TX_CHUNK = const(32)
-_TX_CHUNK_S = 0.0028
+_TX_CHUNK_MS = const(3)
 
 
 async def sleep_ms(ms):
-    """Let the loop run for ``ms`` milliseconds."""
-    await asyncio.sleep(ms / 1000)
+    """Let the loop run for ``ms`` whole milliseconds.
+
+    CircuitPython's ``asyncio.sleep(seconds)`` is ``sleep_ms(int(seconds * 1000))`` in
+    single precision, which loses 2 bits on 9.x-10.1.x: ``sleep(0.001)`` would not
+    sleep at all. ``asyncio.sleep_ms`` (CircuitPython's asyncio) takes the integer.
+    """
+    sleep = getattr(asyncio, "sleep_ms", None)
+    if sleep is None:  # CPython's asyncio
+        await asyncio.sleep(ms / 1000)
+    else:
+        await sleep(ms)
 
 
 def poll_interval_ms(quiet_ms):
@@ -209,7 +218,7 @@ class CommandChannel:
         view = memoryview(line)
         for start in range(0, len(line), _TX_CHUNK):
             if start:
-                await asyncio.sleep(_TX_CHUNK_S)
+                await sleep_ms(_TX_CHUNK_MS)
             uart.write(view[start:start + _TX_CHUNK])
 
     async def _exchange_locked(self, line, timeout_ms):

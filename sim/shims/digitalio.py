@@ -27,6 +27,7 @@ class DigitalInOut:
         if self._pin.claimed:
             raise ValueError("%s in use" % pin.name)
         self._pin.claimed = True
+        self._world.claim(self)
         self._direction = Direction.INPUT
         self._pull = None
         self.drive_mode = DriveMode.PUSH_PULL
@@ -76,8 +77,10 @@ class DigitalInOut:
         self._pin.drive(level, self._world.clock.now())
 
     def deinit(self):
-        self._pin.claimed = False
-        self._pin.output = None
+        if self in self._world.claims:
+            self._pin.claimed = False
+            self._pin.output = None
+            self._world.release(self)
 
     def __enter__(self):
         return self

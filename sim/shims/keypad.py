@@ -3,7 +3,8 @@
 CircuitPython scans the pins in the background, every ``interval`` seconds counted in
 ticks of 1/1024 s from the moment the scanner was made, and queues press/release
 events stamped with ``supervisor.ticks_ms()``. The first scan, at construction, sets
-the starting state without queueing anything (CircuitPython 9 and 10). The simulator
+the starting state without queueing anything from 9.1.0 on (its debouncing absorbs it);
+on 9.0.x it queues a "pressed" event for every key already held then. The simulator
 scans only when it matters: a watched pin that may have changed schedules one scan at
 the next scan time, so a change is seen exactly as late as on the badge and an idle
 scanner costs nothing.
@@ -17,6 +18,7 @@ import asyncio
 import math
 
 from sim import world as _world
+from sim.loop import _ONE_TURN
 
 _TICKS_PER_S = 1024  # CircuitPython's port tick
 
@@ -64,7 +66,7 @@ class EventQueue:
         """Return once the queue holds an event (after one turn of the loop if it
         already does, as CircuitPython's poller takes one)."""
         if self._events:
-            await asyncio.sleep(0)
+            await _ONE_TURN
             return
         future = asyncio.get_running_loop().create_future()
         self._readers.append(future)
@@ -121,10 +123,12 @@ class Keys:
         self._first_scan_s = self._world.clock.now()
         self._scan_due = False
         self._world.keypads.append(self)
+        self._world.claim(self)
         for model in self._pins:
             model.watchers.append(self._sim_pin_changed)
         self._sim_scan()
-        self.events.clear()
+        if not self._world.cp_version.keypad_reports_key_held_at_start:
+            self.events.clear()
 
     @property
     def key_count(self):
@@ -159,6 +163,7 @@ class Keys:
         self._sim_scan()
 
     def deinit(self):
+        self._world.release(self)
         for model in self._pins:
             model.claimed = False
             if self._sim_pin_changed in model.watchers:

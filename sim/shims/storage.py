@@ -1,15 +1,24 @@
 """CircuitPython ``storage`` on the simulated CIRCUITPY drive.
 
 ``remount("/", readonly=False)`` lets the firmware write the drive (and, on a real
-badge, makes it read-only to the computer over USB). The simulator records the mode;
-the drive is a host folder that both sides can always write.
+badge, makes it read-only to the computer over USB). Until then the badge's writes to
+the drive fail with EROFS (the runtime enforces it). As on the board, ``remount`` works
+in ``boot.py`` (before USB starts) or while no computer sees the drive; from code.py
+with USB connected it raises RuntimeError. Other paths than ``/`` raise
+``OSError(EINVAL)``.
 """
+
+import errno
 
 from sim import world as _world
 
 
 def remount(mount_path, readonly=False, *, disable_concurrent_write_protection=False):
     world = _world.current()
+    if mount_path != "/":
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if world.phase != "boot" and world.usb_connected and world.usb_drive_enabled:
+        raise RuntimeError(world.cp_version.remount_refusal)
     world.drive_readonly_for_code = bool(readonly)
     world.boot_log.append(("remount", mount_path, bool(readonly)))
 
@@ -25,11 +34,15 @@ class _Mount:
 
 
 def disable_usb_drive():
-    _world.current().boot_log.append(("disable_usb_drive",))
+    world = _world.current()
+    world.usb_drive_enabled = False
+    world.boot_log.append(("disable_usb_drive",))
 
 
 def enable_usb_drive():
-    _world.current().boot_log.append(("enable_usb_drive",))
+    world = _world.current()
+    world.usb_drive_enabled = True
+    world.boot_log.append(("enable_usb_drive",))
 
 
 def erase_filesystem(extended=None):

@@ -9,15 +9,18 @@ def ticks_ms():
 
 
 class _Runtime:
-    usb_connected = True
     serial_connected = True
     serial_bytes_available = 0
     autoreload = False
     ble_workflow = False
 
     @property
+    def usb_connected(self):
+        return _world.current().usb_connected
+
+    @property
     def run_reason(self):
-        return RunReason.STARTUP
+        return getattr(RunReason, _world.current().run_reason)
 
 
 runtime = _Runtime()
@@ -31,8 +34,13 @@ class RunReason:
 
 
 def reload():
-    _world.current().reset_requested = True
-    raise SystemExit("supervisor.reload()")
+    """A soft reload: code.py stops here and runs again (boot.py does not)."""
+    from sim.runtime import SoftReload
+
+    world = _world.current()
+    if world.request_reload is not None:
+        world.request_reload("SUPERVISOR_RELOAD")
+    raise SoftReload("SUPERVISOR_RELOAD")
 
 
 def set_next_code_file(filename, **kwargs):
