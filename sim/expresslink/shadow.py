@@ -177,28 +177,31 @@ class ShadowService:
         return ok_line()
 
     # -- background work ----------------------------------------------------------------------
-    async def _init(self, index, state, epoch):
-        cloud = self.ctx.cloud
+    async def _subscribe(self, index, state, epoch, suffixes):
+        """Subscribe to ``suffixes`` of the shadow: True when all were granted, False when
+        one was refused, None when the answer no longer counts (cloud failure, another
+        connection, the shadow initialised again)."""
         granted = True
-        for suffix in _REPLY_SUFFIXES:
+        for suffix in suffixes:
             try:
-                granted = await cloud.subscribe(state.prefix + "/" + suffix, 1) and granted
+                granted = await self.ctx.cloud.subscribe(state.prefix + "/" + suffix, 1) and granted
             except CLOUD_FAILURES:
-                return
+                return None
         if epoch != self.ctx.session.epoch or self.states.get(index) is not state:
-            return
-        state.initialized = granted
-        self.ctx.queue_event(EVENT_SHADOW_INIT if granted else EVENT_SHADOW_INIT_FAILED, index)
+            return None
+        return granted
+
+    async def _init(self, index, state, epoch):
+        granted = await self._subscribe(index, state, epoch, _REPLY_SUFFIXES)
+        if granted is not None:
+            state.initialized = granted
+            self.ctx.queue_event(EVENT_SHADOW_INIT if granted else EVENT_SHADOW_INIT_FAILED, index)
 
     async def _subscribe_delta(self, index, state, epoch):
-        try:
-            granted = await self.ctx.cloud.subscribe(state.prefix + "/" + _DELTA_SUFFIX, 1)
-        except CLOUD_FAILURES:
-            return
-        if epoch != self.ctx.session.epoch or self.states.get(index) is not state:
-            return
-        state.subscribed = granted
-        self.ctx.queue_event(EVENT_SHADOW_SUBACK if granted else EVENT_SHADOW_SUBNACK, index)
+        granted = await self._subscribe(index, state, epoch, (_DELTA_SUFFIX,))
+        if granted is not None:
+            state.subscribed = granted
+            self.ctx.queue_event(EVENT_SHADOW_SUBACK if granted else EVENT_SHADOW_SUBNACK, index)
 
     async def _unsubscribe_delta(self, state):
         try:
