@@ -107,7 +107,7 @@ def button_latency(drive, presses=12):
     return results
 
 
-def report(duration_s=600.0, out=print, cloud=True, content=True):
+def report(duration_s=600.0, out=print, cloud=True, content=True, circuitpython=True):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         runs = [speed(tmp / ("speed%d" % i), duration_s) for i in range(5)]
@@ -151,6 +151,10 @@ def report(duration_s=600.0, out=print, cloud=True, content=True):
 
         content_report(out)
         content_report(out, scan_ms=50)
+    if circuitpython:
+        from sim.engines.circuitpython.bench import report as circuitpython_report
+
+        circuitpython_report(out)
     return 0
 
 

@@ -42,14 +42,16 @@ class CircuitPythonBadge:
     deployed drive); ``version``: the CircuitPython release ("9.2.1", "10.0.3",
     "10.2.1"); ``module``: wire the ExpressLink emulator (with the embedded broker unless
     ``broker_url``). ``answer_timeout_s``: wall-clock limit for any one answer of the
-    emulator (a hung emulator ends the run with an error instead of hanging)."""
+    emulator (a hung emulator ends the run with an error instead of hanging).
+    ``local_chips``: for the bench's baseline only, addresses that Node ACKs by itself
+    (no Python chip, no UART peer): what the run costs without the bridge."""
 
     engine = "circuitpython"
 
     def __init__(self, drive_dir, *, version=DEFAULT_VERSION, temperature_c=22.0,
                  humidity_rh=45.0, seed=None, module=True, broker_url=None,
                  broker_listen=("127.0.0.1", 0), thing=DEFAULT_THING, echo=None,
-                 answer_timeout_s=60.0):
+                 answer_timeout_s=60.0, local_chips=None):
         self.parts = find_parts(version)
         self.version = version
         self.drive_dir = Path(drive_dir)
@@ -73,6 +75,7 @@ class CircuitPythonBadge:
         self.cloud_ready = None
         self.startup_error = None
         self.answer_timeout_s = answer_timeout_s
+        self.local_chips = local_chips
         self.buttons_down = set()
         self.led_level = False
         self.bridge = None
@@ -142,6 +145,7 @@ class CircuitPythonBadge:
             "sda": GPIO_SDA, "scl": GPIO_SCL,
             "idle": {str(g): 1 for g in (GPIO_SDA, GPIO_SCL, *BUTTON_GPIOS.values())},
             "outputs": [GPIO_WAKE, GPIO_RESET, GPIO_LED],
+            "localChips": self.local_chips,
         }
 
     async def _main(self, duration_s):

@@ -44,6 +44,7 @@ class CoSimBridge:
         self.on_usb = []  # callables() when the host opens the console
         self.node_stats = {}
         self.syncs = 0
+        self.link_wall_s = 0.0  # wall s the RP2040 has spent waiting on Python so far
         self.finished = False
         self.trace = None  # a list to record (t_ns, event kinds, request) of every sync
 
@@ -63,6 +64,7 @@ class CoSimBridge:
             message = process.receive()
             self.syncs += 1
             t_ns = message["t"]
+            self.link_wall_s = message.get("w", 0) / 1e9
             if self.trace is not None:
                 self.trace.append((t_ns, [e[0] for e in message["ev"]], message.get("req")))
             await self._advance_to(t_ns)

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { ConsoleLogger, GPIOPinState, LogLevel, RP2040, USBCDC } from 'rp2040js';
 import { bridgeBootsel, bridgeFlashWrites, bridgeI2CAbort, bridgeI2CReset, setIdleInputs } from './gaps.mjs';
-import { BitBangBridge, I2CBlockBridge } from './i2c.mjs';
+import { BitBangBridge, I2CBlockBridge, localChips } from './i2c.mjs';
 import { Link, toHex } from './link.mjs';
 import { UARTBridge } from './uart.mjs';
 import { loadUF2 } from './uf2.mjs';
@@ -47,8 +47,10 @@ class Host {
     bridgeI2CReset(mcu);
     bridgeBootsel(mcu);
     setIdleInputs(mcu, config.idle || {});
-    this.i2c = new I2CBlockBridge(mcu, mcu.i2c[0], this.link, this.stats);
-    this.bitbang = new BitBangBridge(mcu, config.sda, config.scl, this.link, this.stats);
+    const ask = config.localChips ? localChips(config.localChips) : (request) => this.link.call(request);
+    this.i2c = new I2CBlockBridge(mcu, mcu.i2c[0], ask, this.stats);
+    this.bitbang = new BitBangBridge(mcu, config.sda, config.scl, ask, this.stats);
+    this.uart.local = !!config.localChips;
     this.watchOutputs(config.outputs || []);
     this.startConsole();
     mcu.core.PC = 0x10000000;

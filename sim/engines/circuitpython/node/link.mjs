@@ -18,6 +18,7 @@ export class Link {
     this.pending = '';
     this.onReply = null; // function(reply), set by the host
     this.syncs = 0;
+    this.wallNanos = 0n; // wall time spent blocked in calls: the bridge's cost
   }
 
   /** Queue an event for the next sync: [kind, ...fields]. */
@@ -27,12 +28,14 @@ export class Link {
 
   /** Sync now; returns the reply's answer to `req` (or undefined). */
   call(req) {
-    const message = { t: Math.round(this.clock.nanos), ev: this.events };
+    const started = process.hrtime.bigint();
+    const message = { t: Math.round(this.clock.nanos), w: Number(this.wallNanos), ev: this.events };
     if (req) message.req = req;
     this.events = [];
     this.syncs += 1;
     writeAll(this.fdOut, JSON.stringify(message) + '\n');
     const reply = JSON.parse(this.readLine());
+    this.wallNanos += process.hrtime.bigint() - started;
     this.onReply(reply);
     return reply.ans;
   }
