@@ -130,8 +130,10 @@ YIELD_S = 100e-6
 class FirmwareRuntime:
     """One run of boot.py + code.py from ``code_root`` with ``drive_dir`` as CIRCUITPY.
 
-    ``on_loop(loop)`` is called when code.py's ``asyncio.run`` creates its loop: the
-    simulator starts its own parts (module emulator, broker, views) there.
+    ``on_loop(loop)`` is called when code.py's ``asyncio.run`` creates its loop (once
+    per power-up: soft reloads keep it): the simulator starts its own parts (module
+    emulator, broker, views) there. ``cp_version``: the CircuitPython version the shims
+    follow (:mod:`sim.cp_version`).
     """
 
     def __init__(self, world, code_root, drive_dir, *, strict_libs=False, echo=False,
@@ -156,7 +158,8 @@ class FirmwareRuntime:
         self._thread = None
         self._reload_reason = None  # set while a soft reload is under way
         self.reloads = 0
-        self.zero_ms_sleeps = []  # (time_s, seconds asked) of sleeps that came to 0 ms
+        # (time_s, seconds asked) of the badge's sleeps that came to 0 ms (the first 1000)
+        self.zero_ms_sleeps = []
 
     # -- environment ------------------------------------------------------------------
     def _paths(self):
@@ -283,7 +286,7 @@ class FirmwareRuntime:
             if not in_badge_task():
                 return base_sleep(delay, result)
             ms = version.sleep_ms(delay)
-            if ms == 0 and delay > 0:
+            if ms == 0 and delay > 0 and len(runtime.zero_ms_sleeps) < 1000:
                 runtime.zero_ms_sleeps.append((runtime.world.clock.now(), delay))
             return base_sleep(runtime._until_tick_s(ms), result)
 
