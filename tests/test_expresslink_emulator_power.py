@@ -5,6 +5,7 @@ Edge cases 1, 2, 5, 20, 21, 24, 29, 30.
 
 import asyncio
 
+import pytest
 from test_expresslink_emulator_host import run
 
 
@@ -219,5 +220,21 @@ def test_edge30_event_pin_high_until_queue_empty():
         assert not module.event_pin
         assert levels == [True, False]
         assert await host.command("EVENT?") == b"OK"
+
+    run(scenario)
+
+
+def test_caller_mistakes_are_loud():
+    """A second start and a QoS the module never uses raise at once."""
+
+    async def scenario(bench):
+        with pytest.raises(RuntimeError):
+            bench.module.start()
+        await bench.connect()
+        with pytest.raises(ValueError):
+            await bench.cloud.publish("badge/x", b"", 2)
+        with pytest.raises(ValueError):
+            await bench.cloud.subscribe("badge/#", 2)
+        assert await bench.host.command("") == b"OK"
 
     run(scenario)

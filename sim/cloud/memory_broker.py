@@ -27,6 +27,12 @@ def valid_filter(topic_filter):
     return True
 
 
+def _check_qos(qos):
+    """QoS 0 and 1 only, as on ``MqttCloudLink`` (and ExpressLink): anything else is a caller bug."""
+    if qos not in (0, 1):
+        raise ValueError("QoS must be 0 or 1, got " + repr(qos))
+
+
 class FakeBroker:
     """The hub. ``link()`` makes a client; ``listen()`` taps topics from the test side."""
 
@@ -136,12 +142,14 @@ class FakeCloudLink(CloudLink):
         await self._pause()
 
     async def publish(self, topic, payload, qos=0):
+        _check_qos(qos)
         self._require_session()
         await self._pause()
         self._require_session()
         self.broker.publish(topic, payload, qos, sender=self.client_id)
 
     async def subscribe(self, topic_filter, qos=1):
+        _check_qos(qos)
         self._require_session()
         await self._pause()
         self._require_session()

@@ -106,6 +106,8 @@ class ExpressLinkModule:
     # -- power --------------------------------------------------------------------------------
     def start(self):
         """Power up on the running event loop: garbage, ``boot_time_s`` of silence, STARTUP."""
+        if self.power.phase != OFF:
+            raise RuntimeError("the module is already started (phase %s)" % self.power.phase)
         self._loop = asyncio.get_running_loop()
         self.ctx.event_arrived = asyncio.Event()
         if self.reset_level:
