@@ -97,6 +97,25 @@ def test_at_round_trip_with_the_expresslink_emulator(check_run):
     assert any(body == b"" and reply == b"OK\r\n" for _t, body, reply in history)
 
 
+def test_a_message_through_the_module_reaches_the_embedded_broker(check_run):
+    assert check_run.checks("topic") == ["OK"], check_run.text
+    assert check_run.checks("connect")[0].startswith("OK 1 CONNECTED"), check_run.text
+    assert check_run.checks("send") == ["OK"], check_run.text
+    assert check_run.facts["readings_published"] == 1
+    assert check_run.report.telemetry.sequence == [1]
+
+
+def test_the_report_tells_what_happened(check_run):
+    facts = check_run.facts
+    assert facts["engine"] == "circuitpython"
+    assert facts["circuitpython"] == check_run.badge.version
+    assert facts["tracebacks"]["count"] == 1
+    assert facts["soft_reloads"] == 1
+    assert 2.0 < facts["boot_to_first_frame_s"] < facts["emulated_s"]
+    assert facts["mem_free_last"] == int(check_run.checks("mem_free=")[0]) > 100_000
+    assert facts["wall_s"] > 0
+
+
 def test_keypad_sees_the_button_press(check_run):
     assert check_run.checks("pressed") == ["1"], check_run.text  # B is GP14, key 1
 
@@ -175,6 +194,7 @@ def test_the_same_run_gives_the_same_console_and_frames(drive):
         pytest.skip(missing)
     first = _RUNS.get(version) or _run(drive, version)
     again = _run(drive, version)
+    assert "check send OK" in again.text  # the run went through the embedded broker
     assert again.text == first.text
     assert again.frames == first.frames
     assert again.last_frame == first.last_frame

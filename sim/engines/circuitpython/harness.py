@@ -20,6 +20,8 @@ class ProgramRun:
     text: str
     frames: dict = field(default_factory=dict)  # name -> panel pixels (bytes)
     last_frame: bytes = b""
+    facts: dict = field(default_factory=dict)  # the run's report (see .report)
+    report: object = None
 
     def checks(self, name):
         """The values of the program's ``check NAME ...`` lines, in order."""
@@ -47,8 +49,11 @@ def snapshot(name):
 
 def run_program(drive, version, script=(), duration_s=30.0, **options):
     """Boot CircuitPython ``version`` on ``drive`` and follow ``script``; a ProgramRun."""
+    from sim.engines.circuitpython.report import RunReport
+
     badge = CircuitPythonBadge(drive, version=version, **options)
     badge.snapshots = {}
+    report = RunReport(badge)
     pending = list(script)
 
     def on_line(line, time_s):
@@ -62,7 +67,8 @@ def run_program(drive, version, script=(), duration_s=30.0, **options):
     badge.console.on_line.append(on_line)
     badge.run(duration_s)
     return ProgramRun(badge, list(badge.console.lines), badge.console.all_text,
-                      dict(badge.snapshots), bytes(badge.display.panel_pixels()))
+                      dict(badge.snapshots), bytes(badge.display.panel_pixels()),
+                      report.as_dict(badge.wall_s), report)
 
 
 class CodeEndWatch:

@@ -1,7 +1,7 @@
 """The CircuitPython engine's own check, one boot: each result is one "check ..." line.
 
 I2C scan, SHT31-D through adafruit_sht31d, a label on the SSD1306, an AT round
-trip with the ExpressLink module, a keypad press, then a planted error (a traceback).
+trip with the ExpressLink module and a message through it to the broker, a keypad press, then a planted error (a traceback).
 The host's soft reload (Ctrl-C, Ctrl-D) runs it again: the I2C bus must come back.
 """
 
@@ -59,6 +59,23 @@ while time.monotonic() < deadline and b"OK" not in answer:
     if b"OK" not in answer:
         answer = b""
 print("check at", answer[answer.find(b"OK"):].strip().decode())
+
+
+def command(text, wait_s):
+    """One AT command; its reply line (without CR LF), or "" after ``wait_s``."""
+    uart.read(uart.in_waiting)
+    uart.write(text + b"\r\n")
+    reply = b""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and not reply.endswith(b"\n"):
+        reply += uart.read(uart.in_waiting) or b""
+    return reply.strip().decode()
+
+
+# Through the module to the embedded broker: one message on the telemetry topic.
+print("check topic", command(b"AT+CONF Topic1=badge/badge-1/telemetry", 0.5))
+print("check connect", command(b"AT+CONNECT", 4))
+print("check send", command(b'AT+SEND1 {"seq": 1, "engine": "check"}', 1))
 
 import keypad
 
