@@ -9,6 +9,7 @@ Modules (imported by their own names, so that importing the package stays cheap)
   no I/O), ``shadow_service`` (those answers over MQTT): the AWS IoT Device Shadow protocol.
 - ``memory_broker`` / ``memory_shadow``: the in-memory cloud for fast tests, on the same
   shadow model.
+- ``link_for_url``: the cloud link for a broker URL (``memory://`` or MQTT).
 - ``run`` / ``watch`` / ``shadow_client``: entry points for ``python -m sim broker|watch|send``.
 - ``mosquitto``: starts a mosquitto process for tests; ``bench``: publish-rate figures.
 """

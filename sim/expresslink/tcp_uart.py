@@ -121,21 +121,6 @@ def parse_listen(listen):
     return host or "127.0.0.1", int(port)
 
 
-def make_cloud(broker_url):
-    """The cloud link for ``broker_url``: None or ``memory://`` = in-memory hub with a
-    shadow responder (this process only); anything else = MQTT to that broker."""
-    if broker_url in (None, "", "memory://"):
-        from sim.cloud.memory_broker import FakeBroker
-        from sim.cloud.memory_shadow import FakeShadowService
-
-        broker = FakeBroker()
-        FakeShadowService(broker, now_s=lambda: int(time.time()))
-        return broker.link()
-    from sim.cloud.mqtt_link import MqttCloudLink
-
-    return MqttCloudLink(broker_url)
-
-
 async def run_expresslink_server(listen, broker_url, thing, clock=None, *, on_ready=None,
                                  module_options=None):
     """``python -m sim expresslink``: serve one emulated module on ``listen`` until cancelled.
@@ -145,8 +130,10 @@ async def run_expresslink_server(listen, broker_url, thing, clock=None, *, on_re
     """
     from sim.expresslink.module import ExpressLinkModule
 
+    from sim.cloud.link_for_url import cloud_link_for
+
     host, port = parse_listen(listen)
-    cloud = make_cloud(broker_url)
+    cloud = cloud_link_for(broker_url)
     options = dict(module_options or {})
 
     def factory(module_clock, uart_end):
