@@ -124,3 +124,33 @@ export function setIdleInputs(mcu, levels) {
     mcu.gpio[Number(gpio)].setInputValue(!!level);
   }
 }
+
+/** Gap 8 (found here): rp2040js's CDC host answers every OUT buffer the device arms at
+ *  once, with zero bytes when it has nothing to send; TinyUSB re-arms it, and the CPU
+ *  takes a USB interrupt every few microseconds, so it never sleeps in WFI. A real host
+ *  sends only when it has data: hold the armed buffer until keys are typed.
+ *  Returns `send(bytes)`, which types them. */
+export function bridgeCdcOut(usb, cdc) {
+  let armed = null; // size of the OUT buffer the device armed, while nothing is queued
+  const deliver = (size) => {
+    const buffer = new Uint8Array(Math.min(size, cdc.txFIFO.itemCount));
+    for (let i = 0; i < buffer.length; i++) buffer[i] = cdc.txFIFO.pull();
+    usb.endpointReadDone(cdc.outEndpoint, buffer);
+  };
+  usb.onEndpointRead = (endpoint, size) => {
+    if (endpoint !== cdc.outEndpoint) return;
+    if (cdc.txFIFO.itemCount === 0) {
+      armed = size;
+    } else {
+      deliver(size);
+    }
+  };
+  return (bytes) => {
+    for (const byte of bytes) cdc.sendSerialByte(byte);
+    if (armed !== null && cdc.txFIFO.itemCount > 0) {
+      const size = armed;
+      armed = null;
+      deliver(size);
+    }
+  };
+}

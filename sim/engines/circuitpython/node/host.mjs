@@ -7,7 +7,7 @@
 // syncs. While the CPU waits for an interrupt (WFI), time jumps to the next alarm.
 import fs from 'node:fs';
 import { ConsoleLogger, GPIOPinState, LogLevel, RP2040, USBCDC } from 'rp2040js';
-import { bridgeBootsel, bridgeFlashWrites, bridgeI2CAbort, bridgeI2CReset, setIdleInputs } from './gaps.mjs';
+import { bridgeBootsel, bridgeCdcOut, bridgeFlashWrites, bridgeI2CAbort, bridgeI2CReset, setIdleInputs } from './gaps.mjs';
 import { BitBangBridge, I2CBlockBridge, localChips } from './i2c.mjs';
 import { Link, toHex } from './link.mjs';
 import { UARTBridge } from './uart.mjs';
@@ -80,6 +80,7 @@ class Host {
 
   startConsole() {
     const cdc = (this.cdc = new USBCDC(this.mcu.usbCtrl));
+    this.typeKeys = bridgeCdcOut(this.mcu.usbCtrl, cdc);
     cdc.onDeviceConnected = () => {
       this.link.event(['usb']);
       this.syncBy(this.mcu.clock.nanos);
@@ -101,9 +102,7 @@ class Host {
         this.mcu.gpio[index].setInputValue(!!level);
       }
     }
-    if (reply.keys) {
-      for (const byte of Buffer.from(reply.keys, 'hex')) this.cdc.sendSerialByte(byte);
-    }
+    if (reply.keys) this.typeKeys(Buffer.from(reply.keys, 'hex'));
     if (reply.stop) this.stopping = true;
   }
 
