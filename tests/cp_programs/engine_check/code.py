@@ -55,6 +55,7 @@ while time.monotonic() < deadline and b"OK" not in answer:
     uart.write(b"AT\r\n")
     sent = time.monotonic()
     while time.monotonic() - sent < 0.3 and b"\n" not in answer:
+        time.sleep(0.002)  # the CPU sleeps (WFI): emulated time is nearly free
         answer += uart.read(uart.in_waiting) or b""
     if b"OK" not in answer:
         answer = b""
@@ -68,6 +69,7 @@ def command(text, wait_s):
     reply = b""
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline and not reply.endswith(b"\n"):
+        time.sleep(0.002)
         reply += uart.read(uart.in_waiting) or b""
     return reply.strip().decode()
 
@@ -85,6 +87,7 @@ print("check keys ready")
 deadline = time.monotonic() + 3
 pressed = None
 while time.monotonic() < deadline and pressed is None:
+    time.sleep(0.005)
     event = keys.events.get()
     if event and event.pressed:
         pressed = event.key_number

@@ -32,6 +32,7 @@ for _ in range(UART_COMMANDS):
     uart.write(command)
     deadline = time.monotonic() + 0.05
     while time.monotonic() < deadline:
+        time.sleep(0.001)
         waiting = uart.in_waiting
         if waiting:
             received += len(uart.read(waiting))
