@@ -229,7 +229,8 @@ def _parse_int(text):
         body = body[2:]
     if not body or not all(c in "0123456789abcdefghijklmnopqrstuvwxyz"[:base]
                            for c in body.lower()):
-        raise ValueError("invalid syntax for integer with base 0: %r" % text)
+        # The base it names is the one in effect after the prefix (10 without one).
+        raise ValueError("invalid syntax for integer with base %d" % base)
     return sign * int(body, base)
 
 

@@ -108,7 +108,7 @@ def test_badge_getenv_never_reads_the_computers_environment(planted, monkeypatch
         """, cp_version="9.2.1", settings='BADGE_NAME = "Ada"\nBADGE_BAD = Ada\n')
     badge.run(1)
     assert badge.world.results == {"host": None, "drive": "Ada",
-                                   "error": "invalid syntax for integer with base 0: 'Ada'"}
+                                   "error": "invalid syntax for integer with base 10"}
 
 
 # -- sleeps: whole milliseconds, the version's float precision ------------------------

@@ -140,7 +140,8 @@ class UART:
         end = world.uarts.get(key)
         if end is None:
             raise ValueError("no UART wired to TX=%s RX=%s" % key)
-        self._pins = tuple(_pin_name(p) for p in (tx, rx, rts, cts, rs485_dir)
+        # In the order CircuitPython checks them: rx first.
+        self._pins = tuple(_pin_name(p) for p in (rx, tx, rts, cts, rs485_dir)
                            if p is not None)
         _claim_pins(world, self._pins)
         self._world = world
