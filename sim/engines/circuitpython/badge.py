@@ -85,6 +85,7 @@ class CircuitPythonBadge:
         self._timeline = []
         self._on_end = []
         self._loop = None
+        self._wall_started = None
 
     # -- scripting (the same surface as VirtualBadge) ----------------------------------------
     def at(self, t_s, action):
@@ -118,12 +119,18 @@ class CircuitPythonBadge:
     def screenshot(self, path, scale=1):
         self.display.save_png(path, scale=scale)
 
+    def speed(self):
+        """Emulated seconds per wall second since the run started (0.0 before it)."""
+        if self._wall_started is None:
+            return 0.0
+        return self.clock.now() / max(time.monotonic() - self._wall_started, 1e-9)
+
     # -- the run ---------------------------------------------------------------------------
     def run(self, duration_s=None):
         """Boot and run for ``duration_s`` emulated seconds (None: until stopped)."""
         loop = SimEventLoop(self.clock)
         asyncio.set_event_loop(loop)
-        started = time.monotonic()
+        started = self._wall_started = time.monotonic()
         try:
             loop.run_until_complete(self._main(duration_s))
         finally:
