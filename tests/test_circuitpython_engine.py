@@ -97,6 +97,17 @@ def test_at_round_trip_with_the_expresslink_emulator(check_run):
     assert any(body == b"" and reply == b"OK\r\n" for _t, body, reply in history)
 
 
+def test_bytes_cost_their_wire_time(check_run):
+    """A 17-byte I2C write at 400 kHz: START, address, 17 bytes, STOP = 164 SCL periods
+    of 2.5 us = 410 us (plus CircuitPython's own work). AT and OK at 115200 baud: 4 bytes
+    each way, 86.8 us each, and the module's 0.2 ms: 894 us (plus the polling loop)."""
+    write_us = int(check_run.checks("i2c_write_us")[0])
+    assert 410 <= write_us < 520, write_us
+    at_us, reply = check_run.checks("at_us")[0].split(" ", 1)
+    assert reply == "OK"
+    assert 894 <= int(at_us) < 1200, at_us
+
+
 def test_a_message_through_the_module_reaches_the_embedded_broker(check_run):
     assert check_run.checks("topic") == ["OK"], check_run.text
     assert check_run.checks("connect")[0].startswith("OK 1 CONNECTED"), check_run.text

@@ -26,7 +26,9 @@ class ProgramRun:
     def checks(self, name):
         """The values of the program's ``check NAME ...`` lines, in order."""
         prefix = "check %s" % name
-        return [line[len(prefix):].strip() for line in self.lines if line.startswith(prefix)]
+        size = len(prefix)
+        return [line[size:].strip() for line in self.lines if line.startswith(prefix)
+                and (name.endswith("=") or line[size:size + 1] in ("", " "))]
 
 
 def press(button, hold_s=0.1):

@@ -20,6 +20,13 @@ i2c = busio.I2C(board.GP5, board.GP4, frequency=400_000)
 while not i2c.try_lock():
     pass
 print("check scan", " ".join("0x%02x" % a for a in i2c.scan()))
+# Wire time: 17-byte writes to the display's RAM (overwritten by the first refresh).
+ram = bytearray(17)
+ram[0] = 0x40
+start = time.monotonic_ns()
+for _ in range(20):
+    i2c.writeto(0x3C, ram)
+print("check i2c_write_us", (time.monotonic_ns() - start) // 20_000)
 i2c.unlock()
 
 import adafruit_sht31d
@@ -60,6 +67,15 @@ while time.monotonic() < deadline and b"OK" not in answer:
     if b"OK" not in answer:
         answer = b""
 print("check at", answer[answer.find(b"OK"):].strip().decode())
+
+# Wire time on the UART: AT (4 bytes) out, OK (4 bytes) back, polled without sleeping.
+uart.read(uart.in_waiting)
+start = time.monotonic_ns()
+uart.write(b"AT\r\n")
+answer = b""
+while not answer.endswith(b"\n") and time.monotonic_ns() - start < 50_000_000:
+    answer += uart.read(uart.in_waiting) or b""
+print("check at_us", (time.monotonic_ns() - start) // 1000, answer.strip().decode())
 
 
 def command(text, wait_s):
