@@ -108,7 +108,7 @@ def test_d_without_pull_ups_the_cloud_side_still_starts(make_badge):
 def test_e_uptime_stays_right_after_75_hours(make_badge):
     """ticks_diff only spans 2**28 ms (74.6 h): uptime from one difference to the
     boot tick goes negative then."""
-    badge = make_badge(module=False, settings="BADGE_SAMPLE_PERIOD_S = 3600\n"
+    badge = make_badge(settings="BADGE_SAMPLE_PERIOD_S = 3600\n"
                        "BADGE_DIM_AFTER_S = 0\nBADGE_SHIFT_EVERY_S = 0\n")
     seen = {}
 
