@@ -86,6 +86,7 @@ class CircuitPythonBadge:
         self._on_end = []
         self._loop = None
         self._wall_started = None
+        self.real_time = False
 
     # -- scripting (the same surface as VirtualBadge) ----------------------------------------
     def at(self, t_s, action):
@@ -126,8 +127,11 @@ class CircuitPythonBadge:
         return self.clock.now() / max(time.monotonic() - self._wall_started, 1e-9)
 
     # -- the run ---------------------------------------------------------------------------
-    def run(self, duration_s=None):
-        """Boot and run for ``duration_s`` emulated seconds (None: until stopped)."""
+    def run(self, duration_s=None, real_time=False):
+        """Boot and run for ``duration_s`` emulated seconds (None: until stopped).
+        ``real_time``: never let emulated time run ahead of the wall clock (live view);
+        otherwise as fast as the emulator goes."""
+        self.real_time = real_time
         loop = SimEventLoop(self.clock)
         asyncio.set_event_loop(loop)
         started = self._wall_started = time.monotonic()
@@ -171,6 +175,7 @@ class CircuitPythonBadge:
         self.bridge = CoSimBridge(self.clock, process, self.i2c, self.uart_link.host,
                                   inputs, outputs, self.console)
         self.bridge.on_usb.append(self._attach_console)
+        self.bridge.real_time = self.real_time
         if duration_s is not None:
             self.bridge.stop_at_ns = int(round(duration_s * 1e9))
         try:

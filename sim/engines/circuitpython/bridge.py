@@ -12,11 +12,13 @@ Python side is blocked in the read: it can never run ahead of the emulated clock
 """
 
 import asyncio
+import time
 
 from sim.loop import sleep as sim_sleep
 
 _SETTLE_TURNS = 64  # loop turns allowed at one instant for work that became ready
 _MAX_STEP_NS = 50_000_000  # sync at least every 50 ms of emulated time
+_PACED_STEP_NS = 20_000_000  # in real time, sync every 20 ms: keys and views stay live
 
 
 class CoSimBridge:
@@ -47,6 +49,8 @@ class CoSimBridge:
         self.link_wall_s = 0.0  # wall s the RP2040 has spent waiting on Python so far
         self.finished = False
         self.trace = None  # a list to record (t_ns, event kinds, request) of every sync
+        self.real_time = False  # keep emulated time from running ahead of the wall clock
+        self._wall_origin = None
 
     # -- called from the simulation ---------------------------------------------------
     def send_keys(self, data):
@@ -77,7 +81,19 @@ class CoSimBridge:
                 self.finished = True
                 return
             await self._settle()
+            if self.real_time:
+                self._pace(t_ns)
             process.send(self._reply(t_ns, answer))
+
+    def _pace(self, t_ns):
+        """Real-time runs (the live view): wait until the wall clock reaches ``t_ns``.
+        An idle RP2040 runs far faster than real time; a busy one slower (then this
+        waits nothing)."""
+        if self._wall_origin is None:
+            self._wall_origin = time.monotonic() - t_ns / 1e9
+        ahead_s = t_ns / 1e9 - (time.monotonic() - self._wall_origin)
+        if ahead_s > 0:
+            time.sleep(ahead_s)
 
     async def _advance_to(self, t_ns):
         clock = self.clock
@@ -157,7 +173,7 @@ class CoSimBridge:
 
     def _deadline(self, t_ns):
         loop = asyncio.get_running_loop()
-        limit = t_ns + _MAX_STEP_NS
+        limit = t_ns + (_PACED_STEP_NS if self.real_time else _MAX_STEP_NS)
         if self.stop_at_ns is not None:
             limit = min(limit, max(self.stop_at_ns, t_ns + 1))
         if loop._ready or loop._selector.any_ready() or loop.io_expected:

@@ -3,7 +3,9 @@
 The drive is ``--root DIR`` (a deployed CIRCUITPY folder, ``.mpy`` or ``.py``) or, by
 default, this checkout deployed to a temporary folder first. Time is always the emulated
 RP2040's: ``--duration`` counts emulated seconds, and ``--virtual-time`` changes
-nothing. Missing parts (Node, the npm package, the UF2) end the run with what is missing
+nothing. Headless runs go as fast as the emulator can (far faster than real time while
+the RP2040 sleeps, slower while it computes); the live view keeps emulated time from
+running ahead of the wall clock. Missing parts (Node, the npm package, the UF2) end the run with what is missing
 and how to get it (exit code 2).
 """
 
@@ -91,7 +93,7 @@ def run_circuitpython(args):
             from sim.interactive import attach_live_view
 
             with attach_live_view(badge):
-                badge.run(args.duration)
+                badge.run(args.duration, real_time=True)
         wall_s = time.monotonic() - started
     finally:
         if scratch is not None:
