@@ -29,8 +29,19 @@ class TelemetrySeen:
         self.sequence = []  # the "seq" of each message, in arrival order
         self.arrivals = []  # emulated time (s) of each message
         self.error = None
-        badge.on_loop(lambda loop: loop.create_task(self._watch(), name="report_telemetry")
-                      if badge.cloud_ready is not None else None)
+        self._task = None
+        badge.on_loop(self._start)
+        runtime = getattr(badge, "runtime", None)  # the CPython engine's end of run
+        if runtime is not None:
+            runtime.on_end.append(self._stop)
+
+    def _start(self, loop):
+        if self.badge.cloud_ready is not None:
+            self._task = loop.create_task(self._watch(), name="report_telemetry")
+
+    async def _stop(self):
+        if self._task is not None:
+            self._task.cancel()
 
     async def _watch(self):
         from sim.cloud.mqtt_link import MqttCloudLink
