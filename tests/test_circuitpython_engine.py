@@ -226,3 +226,19 @@ def test_missing_parts_are_named_with_where_to_get_them(tmp_path, monkeypatch):
      ).write_bytes(b"not the official file")
     with pytest.raises(MissingPart, match="not the official"):
         find_firmware("9.2.1")
+
+
+def test_statements_typed_at_the_repl(tmp_path):
+    """The REPL helper issue 10 measures the heap with: a fresh 10.2.1 REPL has about
+    163 KB free (../shared/rp2040/README.md: 162,976 bytes)."""
+    version = VERSIONS[-1]
+    missing = _why_missing(version)
+    if missing:
+        pytest.skip(missing)
+    (tmp_path / "code.py").write_text("print('hello')\n")
+    results = harness.run_repl(tmp_path, version, ["import gc", "gc.collect()",
+                                                   "print(gc.mem_free())", "1/0"],
+                               module=False)
+    outputs = dict(results)
+    assert 150_000 < int(outputs["print(gc.mem_free())"]) < 175_000
+    assert outputs["1/0"].endswith("ZeroDivisionError: division by zero\n")

@@ -33,6 +33,7 @@ class ConsoleCapture:
         self.mem_free = []  # (time_s, bytes)
         self.first_output_s = None
         self.on_line = []  # callables(line, time_s) told of every complete line
+        self.on_text = []  # callables(text, time_s) told of every chunk (prompts too)
 
     def feed(self, data, time_s):
         """Bytes from the board at emulated ``time_s``."""
@@ -40,6 +41,8 @@ class ConsoleCapture:
         if self.first_output_s is None and text:
             self.first_output_s = time_s
         self.text.append(text)
+        for callback in list(self.on_text):
+            callback(text, time_s)
         if self.echo is not None:
             self.echo.write(text)
             self.echo.flush()

@@ -98,3 +98,46 @@ class CodeEndWatch:
         elif "Code done running." in line and self._armed and self.ended_s is None:
             self.ended_s = time_s
             self.badge._loop.call_at(time_s + self.grace_s, self.badge.stop)
+
+
+def run_repl(drive, version, statements, duration_s=120.0, **options):
+    """Stop code.py with Ctrl-C once it runs with the console attached, then type each
+    of ``statements`` (one line each) at the REPL; returns [(statement, output)], the
+    output as printed, without the echo and the prompt. E.g. ``["import gc",
+    "gc.collect()", "print(gc.mem_free())"]``."""
+    badge = CircuitPythonBadge(drive, version=version, **options)
+    pending = list(statements)
+    results = []
+    state = {"text": "", "started": False}
+
+    def type_next(time_s):
+        if not pending:
+            badge._loop.call_at(time_s + 0.01, badge.stop)
+            return
+        state["statement"] = pending.pop(0)
+        state["text"] = ""
+        badge._loop.call_at(time_s + 0.01, badge.send_keys,
+                            state["statement"].encode() + b"\r")
+
+    def on_line(line, time_s):
+        if "code.py output:" in line and not state["started"]:
+            state["started"] = True
+            badge._loop.call_at(time_s + 0.1, badge.send_keys, b"\x03")
+            badge._loop.call_at(time_s + 0.2, badge.send_keys, b"\r")
+
+    def on_text(text, time_s):
+        if not state["started"]:
+            return
+        state["text"] += text
+        if not state["text"].endswith(">>> "):
+            return
+        if "statement" in state:
+            body = state["text"].replace("\r", "")[:-len(">>> ")]
+            output = body.split("\n", 1)[1] if "\n" in body else ""
+            results.append((state["statement"], output))
+        type_next(time_s)
+
+    badge.console.on_line.append(on_line)
+    badge.console.on_text.append(on_text)
+    badge.run(duration_s)
+    return results
