@@ -35,7 +35,8 @@ node-deps: $(NODE_STAMP)
 
 $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
-		cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+		(cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed) || \
+			echo "note: npm ci failed in $(NODE_DIR): the CircuitPython engine's tests will be skipped"; \
 	else \
 		echo "note: no npm, so no rp2040js: the CircuitPython engine needs Node.js 18+ and npm (Debian: apt-get install nodejs npm)"; \
 	fi
