@@ -185,16 +185,13 @@ def _run(args):
     from sim.deploy import write_settings_template
 
     write_settings_template(drive)
-    import inspect
-
-    versioned = "cp_version" in inspect.signature(VirtualBadge).parameters
     badge = VirtualBadge(
         code_root=root or Path(__file__).resolve().parent.parent, drive_dir=drive,
         virtual_time=args.virtual_time, temperature_c=args.temperature,
         humidity_rh=args.humidity, strict_libs=root is not None,
         echo=args.console, seed=args.seed, module=not args.no_module,
         broker_url=args.broker, broker_listen=listen, thing=args.thing,
-        **({"cp_version": args.cp} if versioned else {}))
+        cp_version=args.cp)
     report = None
     if args.report:
         from sim.engines.circuitpython.report import RunReport
