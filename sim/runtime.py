@@ -348,6 +348,7 @@ class FirmwareRuntime:
         self._drive_patches()
         self._quiet_displayio()
         self._display_bus_as_on_circuitpython()
+        self._builtin_font_as_on_circuitpython()
         self._saved_cwd = os.getcwd()
         os.chdir(self.drive_dir)
         return self
@@ -428,6 +429,33 @@ class FirmwareRuntime:
         self._patches.set(cls, "__init__", __init__)
         self._patches.set(cls, "deinit", deinit)
         self._patches.set(cls, "_send", _send)
+
+    def _builtin_font_as_on_circuitpython(self):
+        """Give ``terminalio.FONT``'s glyphs CircuitPython's metrics.
+
+        Blinka loads the same Terminus font from its BDF file, where every glyph is a
+        6x12 box 2 rows below the baseline (dy = -2). CircuitPython's built-in font
+        stores each glyph as a whole 6x12 tile and reports dx = dy = 0, shift_x = 6,
+        shift_y = 0 (``common_hal_fontio_builtinfont_get_glyph``). Text laid out from
+        Blinka's metrics sits one row lower than on the badge.
+        """
+        import fontio
+
+        original = fontio.BuiltinFont.get_glyph
+        tiles = {}
+
+        def get_glyph(font, codepoint):
+            glyph = tiles.get((id(font), codepoint))
+            if glyph is None:
+                found = original(font, codepoint)
+                if found is None:
+                    return None
+                glyph = fontio.Glyph(found.bitmap, found.tile_index, found.width,
+                                     found.height, 0, 0, found.width, 0)
+                tiles[(id(font), codepoint)] = glyph
+            return glyph
+
+        self._patches.set(fontio.BuiltinFont, "get_glyph", get_glyph)
 
     # -- running ------------------------------------------------------------------------
     def _new_loop(self):
