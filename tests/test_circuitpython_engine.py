@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from sim.engines.circuitpython import harness
+from sim.i2c_bus import I2CTarget, Nack
 from sim.engines.circuitpython.parts import MissingPart, UF2_URL, find_parts
 
 PROGRAM = Path(__file__).resolve().parent / "cp_programs" / "engine_check"
@@ -53,8 +54,19 @@ def _drive(tmp_path_factory):
     return test_drive(drive, [PROGRAM / "code.py", PROGRAM / "label_screen.py"], LIBRARIES)
 
 
+class RefusingChip(I2CTarget):
+    """ACKs its address (0x50), refuses every data byte: a NACK on the last one."""
+
+    address = 0x50
+
+    def write(self, data):
+        if data:
+            raise Nack("refuses data")
+
+
 def _run(drive, version):
     return harness.run_program(drive, version, SCRIPT, DURATION_S,
+                               setup=lambda badge: badge.i2c.attach(RefusingChip()),
                                temperature_c=TEMPERATURE_C, humidity_rh=HUMIDITY_RH)
 
 
@@ -81,7 +93,14 @@ def check_run(request, drive):
 
 
 def test_scan_finds_the_display_and_the_sensor(check_run):
-    assert check_run.checks("scan")[:1] == ["0x3c 0x44"], check_run.text
+    # 0x50: the test's own chip that refuses data (RefusingChip)
+    assert check_run.checks("scan")[:1] == ["0x3c 0x44 0x50"], check_run.text
+
+
+def test_a_refused_data_byte_is_an_io_error(check_run):
+    assert check_run.checks("refused")[:1] == ["5"], check_run.text  # EIO, as on CPython
+    refused = [r for r in check_run.badge.i2c.records(0x50) if r.data]
+    assert refused and not refused[0].acked
 
 
 def test_adafruit_sht31d_reads_what_the_emulator_is_set_to(check_run):

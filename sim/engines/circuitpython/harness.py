@@ -49,11 +49,14 @@ def snapshot(name):
     return take
 
 
-def run_program(drive, version, script=(), duration_s=30.0, **options):
-    """Boot CircuitPython ``version`` on ``drive`` and follow ``script``; a ProgramRun."""
+def run_program(drive, version, script=(), duration_s=30.0, setup=None, **options):
+    """Boot CircuitPython ``version`` on ``drive`` and follow ``script``; a ProgramRun.
+    ``setup(badge)``, if given, runs before the boot (e.g. to attach another chip)."""
     from sim.engines.circuitpython.report import RunReport
 
     badge = CircuitPythonBadge(drive, version=version, **options)
+    if setup is not None:
+        setup(badge)
     badge.snapshots = {}
     report = RunReport(badge)
     pending = list(script)

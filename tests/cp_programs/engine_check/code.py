@@ -20,6 +20,12 @@ i2c = busio.I2C(board.GP5, board.GP4, frequency=400_000)
 while not i2c.try_lock():
     pass
 print("check scan", " ".join("0x%02x" % a for a in i2c.scan()))
+# A chip that ACKs its address and refuses the data (NACK on the last byte).
+try:
+    i2c.writeto(0x50, b"\x01\x02")
+    print("check refused none")
+except OSError as error:
+    print("check refused", error.errno)
 # Wire time: 17-byte writes to the display's RAM (overwritten by the first refresh).
 ram = bytearray(17)
 ram[0] = 0x40

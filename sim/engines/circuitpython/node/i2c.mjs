@@ -2,13 +2,15 @@
 //
 // No chip is modelled here. Each transaction asks Python at its exact emulated time:
 // `ack` when the address byte ends (a read also fetches the chip's answer then), and
-// `write` with the data bytes when a write transaction ends (STOP or repeated START).
+// `write` with the data bytes when the last one before STOP ends (the chip's answer is
+// that byte's ACK or NACK), or at a repeated START.
 // Bytes cost their wire time: START 1 SCL period, address and each data byte 9, STOP 1,
 // the period taken from the block's SCL counts (CircuitPython sets 400 kHz).
 import { GPIOPinState } from 'rp2040js';
 import { fromHex, toHex } from './link.mjs';
 
 const READ_AHEAD = 64; // bytes fetched from a chip when a read transaction starts
+const R_TX_EMPTY = 1 << 4;
 
 // `ask(request)` answers an I2C question: Python's chips through the link, or (for the
 // bench's zero-cost baseline) `localChips`.
@@ -24,6 +26,9 @@ export class I2CBlockBridge {
     this.ask = ask;
     this.stats = stats;
     this.open = null; // {address, read, acked, data: [], answer, position}
+    this.holdTxEmpty = false;
+    const setInterrupts = i2c.setInterrupts.bind(i2c);
+    i2c.setInterrupts = (mask) => setInterrupts(this.holdTxEmpty ? mask & ~R_TX_EMPTY : mask);
     this.pending = null;
     this.alarm = mcu.clock.createAlarm(() => {
       const action = this.pending;
@@ -36,8 +41,23 @@ export class I2CBlockBridge {
     };
     i2c.onConnect = (address, mode) => this.connect(address, mode === 1);
     i2c.onWriteByte = (value) => {
-      if (this.open) this.open.data.push(value);
-      this.after(9, () => i2c.completeWrite(true));
+      const open = this.open;
+      if (open) open.data.push(value);
+      if (open && i2c.stop) {
+        // The last byte before STOP: the chip takes the data as the byte ends and may
+        // refuse it (NACK), which CircuitPython reports as an I/O error. As on the chip
+        // (IC_CON.TX_EMPTY_CTRL, which pico-sdk sets), TX_EMPTY rises only when this
+        // byte has left, so pico-sdk sees the NACK's abort: rp2040js raises it at once.
+        this.holdTxEmpty = true;
+        this.after(9, () => {
+          const ack = this.sendWrite();
+          this.holdTxEmpty = false;
+          if (ack) i2c.setInterrupts(R_TX_EMPTY);
+          i2c.completeWrite(ack);
+        });
+      } else {
+        this.after(9, () => i2c.completeWrite(true));
+      }
     };
     i2c.onReadByte = () => {
       const open = this.open;
@@ -79,11 +99,17 @@ export class I2CBlockBridge {
     this.after(9, () => this.i2c.completeConnect(ack), answer.busy || 0);
   }
 
-  finishWrite() {
+  /** Hand the open write transaction's data to the chip once; true if it took it. */
+  sendWrite() {
     const open = this.open;
-    if (open && !open.read && open.acked) {
-      this.ask({ op: 'write', addr: open.address, data: toHex(open.data) });
-    }
+    if (!open || open.read || !open.acked || open.sent) return true;
+    open.sent = true;
+    return this.ask({ op: 'write', addr: open.address, data: toHex(open.data) }).ack;
+  }
+
+  /** A write that ends without a data NACK (a repeated START, or STOP after a NACK). */
+  finishWrite() {
+    this.sendWrite();
     this.open = null;
   }
 }
