@@ -3,17 +3,26 @@
 One loop runs everything in a simulation: the firmware's tasks, the module emulator,
 the embedded broker and its clients. ``loop.time()`` is ``clock.now()``.
 
-With a :class:`~sim.clock.VirtualClock` the loop never waits for timers: when nothing
-is ready and no socket has data, it jumps the clock to the next timer. Sockets are still
-real (the embedded broker talks over loopback TCP inside this same loop), so before
-jumping the loop polls them without waiting; data written to a loopback socket is
-readable at once, so a message between two parts of this process never loses time.
-A part that waits on a *separate* process (an external broker) calls
-``loop.expect_io()`` while it waits for an answer; the loop then waits for real
-(up to ``io_grace_s`` at a time) before it lets virtual time jump.
+It is asyncio's own ``SelectorEventLoop``, changed only through what asyncio documents:
 
-Every callback (one step of one task) is measured: blocking waits inside it
-(``clock.block``) are charged to it in ``clock.stalls``.
+- ``time()`` is the clock's;
+- timers (``call_at``, ``call_later``) go to the loop's own heap, ordered by time and
+  then by the order they were made in;
+- the loop's selector is where asyncio waits when no callback is ready. It waits for
+  the next timer of that heap instead: on a :class:`~sim.clock.VirtualClock` it jumps
+  the clock there, on a real clock it waits for it in the operating system; then it
+  hands every timer that is due to asyncio with ``call_soon``, to run in this turn.
+
+Sockets are still real (the embedded broker talks over loopback TCP inside this same
+loop), so before the virtual clock jumps the selector polls them without waiting; data
+written to a loopback socket is readable at once, so a message between two parts of
+this process never loses time. A part that waits on a *separate* process (an external
+broker) calls ``loop.expect_io()`` while it waits for an answer; the loop then waits
+for real (up to ``io_grace_s`` at a time) before it lets virtual time jump.
+
+Every callback made with ``call_soon``, ``call_at``, ``call_later`` or
+``call_soon_threadsafe`` (so every step of every task) is measured: blocking waits
+inside it (``clock.block``) are charged to it in ``clock.stalls``.
 
 On a virtual clock most turns of the loop are one task waking from ``sleep`` (the
 badge's UART waits, the module emulator, the broker's timers), so that path is kept
@@ -21,6 +30,7 @@ short: see :func:`sleep`.
 """
 
 import asyncio
+import contextvars
 import heapq
 import os
 import selectors
@@ -28,54 +38,68 @@ import selectors
 _ASYNCIO_SLEEP = asyncio.sleep
 _current_task = asyncio.current_task
 _get_running_loop = asyncio.get_running_loop
+_heappush = heapq.heappush
+_heappop = heapq.heappop
 
-# Kinds of entry in the virtual timer heap, each a list [when_s, sequence, item, kind]:
-# a TimerHandle from call_at/call_later, or a sleeping task's step (kind = its context).
-_TIMER = object()
+_RESOLUTION_S = 1e-9  # a timer this close to now is due (the clocks count nanoseconds)
+_MIN_COMPACT = 128  # the timer heap is swept of cancelled timers beyond this size
+_MAX_WAIT_S = 86400.0  # the longest real wait asked of the operating system at once
 
 
-class _VirtualSelector(selectors.DefaultSelector):
-    """A selector that turns an idle wait into a jump of the virtual clock."""
+class _ClockSelector(selectors.DefaultSelector):
+    """Where asyncio waits when no callback is ready: here it waits for the loop's next
+    timer (a jump of a virtual clock, a real wait on a real clock), then hands the
+    timers that are due to the loop."""
 
     def __init__(self, loop):
         super().__init__()
         self._loop = loop
         self._busy_turns = 0
-        poll = getattr(self._selector, "poll", None)  # epoll: ask without decoding
-        if poll is not None:
-            self.any_ready = lambda: poll(0)
 
     def any_ready(self):
-        """Whether some socket is ready (truthy), without waiting."""
+        """The sockets that are ready now (a falsy list when none), without waiting."""
         return super().select(0)
 
     def select(self, timeout=None):
         loop = self._loop
+        virtual = loop.clock.virtual
         if timeout == 0:
-            # Work is waiting; sockets are looked at before time may move (below),
-            # and every 16th busy turn so a chain of ready callbacks cannot starve them.
+            # Callbacks are ready. On a virtual clock the sockets are looked at every
+            # 16th busy turn (and always before time may move), so a chain of ready
+            # callbacks cannot starve them and a busy run pays no system call per turn.
             self._busy_turns += 1
-            if self._busy_turns & 15:
-                return []
-            return super().select(0)
-        self._busy_turns = 0
-        ready = super().select(0)
-        if ready:
-            return ready
+            events = [] if virtual and self._busy_turns & 15 else super().select(0)
+        else:
+            self._busy_turns = 0
+            wait = loop._until_next_timer()
+            if timeout is not None and (wait is None or timeout < wait):
+                wait = timeout
+            if virtual:
+                events = self._wait_virtual(loop, wait)
+            else:
+                events = super().select(None if wait is None else min(wait, _MAX_WAIT_S))
+        loop._hand_over_due()
+        return events
+
+    def _wait_virtual(self, loop, wait):
+        """Poll the sockets; when none is ready, jump the clock to the next timer."""
+        events = super().select(0)
+        if events:
+            return events
+        grace = loop.io_grace_s
         if loop.io_expected:
             # Someone waits for another process: give it real time, bounded.
-            real = loop.io_grace_s if timeout is None else min(timeout, loop.io_grace_s)
-            ready = super().select(real)
-            if ready:
-                return ready
-        if timeout is None:
+            events = super().select(grace if wait is None else min(wait, grace))
+            if events:
+                return events
+        if wait is None:
             if not loop.io_expected:
                 loop.idle_forever = True
                 # Nothing scheduled and no one expects I/O: poll lightly so that a
                 # thread-safe call (call_soon_threadsafe) can still wake us.
-                return super().select(loop.io_grace_s)
+                return super().select(grace)
             return []
-        loop.clock.advance(timeout)
+        loop.clock.advance(wait)
         return []
 
 
@@ -97,18 +121,25 @@ class SimTask(asyncio.Task):
 class SimEventLoop(asyncio.SelectorEventLoop):
     """asyncio loop whose time is ``clock.now()``; virtual clocks jump when idle."""
 
+    # The CircuitPython engine's bridge reads the heap as it was before next_timer_s()
+    # existed: no entry counts as dead there (a dead one only makes it sync earlier).
+    _dead_timers = 0
+
     def __init__(self, clock, io_grace_s=0.05):
         self.clock = clock
         self.io_expected = 0
         self.io_grace_s = io_grace_s
         self.idle_forever = False
         self.errors = []
-        self._timers = []  # virtual clock: heap of [when, sequence, item, kind]
+        # Timers: a heap of [when_s, sequence, callback, args, context, handle], lists
+        # compared in C. ``handle`` is the TimerHandle returned by call_at, or None for
+        # a task asleep in sleep() (callback: its step; None once woken or cancelled).
+        self._timers = []
         self._sequence = 0
-        self._dead_timers = 0  # entries cancelled but still in the heap
-        self._sleep_entry = None  # set by sleep() just before its task yields
-        selector = _VirtualSelector(self) if clock.virtual else None
-        super().__init__(selector)
+        self._compact_at = _MIN_COMPACT
+        self._sleeper = None  # (task, when_s) from sleep(), until the task's call_soon
+        self._base_call_soon = super().call_soon
+        super().__init__(_ClockSelector(self))
         self.time = clock.now  # asyncio asks for the time several times per turn
         self.set_exception_handler(self._record_error)
         clock.stalls.namer = step_name
@@ -116,6 +147,11 @@ class SimEventLoop(asyncio.SelectorEventLoop):
     # -- time -------------------------------------------------------------------
     def time(self):
         return self.clock.now()
+
+    def next_timer_s(self):
+        """Clock time (s) of the next timer, or None when there is none."""
+        wait = self._until_next_timer()
+        return None if wait is None else self._timers[0][0]
 
     # -- waiting on other processes ----------------------------------------------
     def expect_io(self):
@@ -128,138 +164,45 @@ class SimEventLoop(asyncio.SelectorEventLoop):
 
     # -- tasks --------------------------------------------------------------------
     def create_task(self, coro, *, name=None, context=None):
-        if self._task_factory is not None:
+        if self.get_task_factory() is not None:
             return super().create_task(coro, name=name, context=context)
-        self._check_closed()
+        if self.is_closed():
+            raise RuntimeError("Event loop is closed")
         task = SimTask(coro, loop=self, name=name, context=context)
-        if task._source_traceback:
-            del task._source_traceback[-1]
         parent = _current_task(self)
         if parent is not None and parent._sim_badge and not _is_sim_code(coro):
             task._sim_badge = True
         return task
 
-    # -- per-step stall measurement ------------------------------------------------
+    # -- callbacks, each measured ------------------------------------------------------
     def call_soon(self, callback, *args, context=None):
-        entry = self._sleep_entry
-        if entry is not None:
-            self._sleep_entry = None
-            owner = getattr(callback, "__self__", None)
-            if owner.__class__ is SimTask:
+        sleeper = self._sleeper
+        if sleeper is not None:
+            self._sleeper = None
+            if getattr(callback, "__self__", None) is sleeper[0]:
                 # The task just yielded inside sleep(): its next step waits for the timer.
-                entry[2] = callback
-                entry[3] = context
-                heapq.heappush(self._timers, entry)
-                owner._sim_sleep = entry  # for its cancel()
+                self._sequence += 1
+                entry = [sleeper[1], self._sequence, callback, (), context, None]
+                self._push(entry)
+                sleeper[0]._sim_sleep = entry  # for its cancel()
                 return None
             # Not the sleeping task's step (a coroutine driven by hand): never delay
             # someone else's callback.
-        return super().call_soon(self._measured, callback, *args, context=context)
+        return self._base_call_soon(self._measured, callback, *args, context=context)
+
+    def call_soon_threadsafe(self, callback, *args, context=None):
+        return super().call_soon_threadsafe(self._measured, callback, *args,
+                                            context=context)
 
     def call_at(self, when, callback, *args, context=None):
-        if not self.clock.virtual:
-            return super().call_at(when, self._measured, callback, *args, context=context)
-        self._check_closed()
-        timer = asyncio.TimerHandle(when, self._measured, (callback,) + args, self,
-                                    context)
+        if self.is_closed():
+            raise RuntimeError("Event loop is closed")
+        if context is None:
+            context = contextvars.copy_context()
+        handle = asyncio.TimerHandle(when, callback, args, self, context)
         self._sequence += 1
-        heapq.heappush(self._timers, [when, self._sequence, timer, _TIMER])
-        timer._scheduled = True
-        return timer
-
-    # -- timers on a virtual clock ---------------------------------------------------------
-    # asyncio keeps TimerHandles in a heap ordered by TimerHandle.__lt__, a Python method
-    # called several times per timer. On a virtual clock nearly every turn of the loop is
-    # a timer, so the heap holds lists compared in C; a sleeping task needs no
-    # TimerHandle and no Future at all (see sleep()).
-
-    def _timer_handle_cancelled(self, handle):
-        if not self.clock.virtual:
-            super()._timer_handle_cancelled(handle)  # asyncio's own heap and count
-        elif handle._scheduled:
-            self._dead_timers += 1
-
-    def _wake_early(self, entry):
-        """A sleeping task was cancelled: run its step now, drop its timer entry."""
-        callback, context = entry[2], entry[3]
-        entry[2] = None
-        self._dead_timers += 1
-        self._ready.append(asyncio.Handle(self._measured, (callback,), self, context))
-
-    @staticmethod
-    def _is_dead(entry):
-        item = entry[2]
-        return item is None or (entry[3] is _TIMER and item._cancelled)
-
-    def _drop_dead_timers(self):
-        timers = self._timers
-        if self._dead_timers > 100 and self._dead_timers * 2 > len(timers):
-            kept = []
-            for entry in timers:
-                if self._is_dead(entry):
-                    if entry[3] is _TIMER:
-                        entry[2]._scheduled = False
-                else:
-                    kept.append(entry)
-            heapq.heapify(kept)
-            self._timers = timers = kept
-            self._dead_timers = 0
-        while timers and self._is_dead(timers[0]):
-            self._dead_timers -= 1
-            entry = heapq.heappop(timers)
-            if entry[3] is _TIMER:
-                entry[2]._scheduled = False
-        return timers
-
-    def _run_once(self):
-        clock = self.clock
-        if not clock.virtual:
-            return super()._run_once()
-        timers = self._drop_dead_timers() if self._dead_timers else self._timers
-        ready = self._ready
-        selector = self._selector
-        if ready or self._stopping:
-            self._process_events(selector.select(0))
-        elif not timers:
-            self._process_events(selector.select(None))
-        elif self.io_expected or selector.any_ready():
-            self._process_events(selector.select(max(0.0, timers[0][0] - clock.now())))
-        else:  # the common case: idle, sockets quiet; jump to the next timer
-            clock.advance(timers[0][0] - clock.now())
-        end = clock.now() + self._clock_resolution
-        while timers and timers[0][0] < end:
-            entry = heapq.heappop(timers)
-            if entry[3] is _TIMER:
-                entry[2]._scheduled = False
-            ready.append(entry)
-        stalls = clock.stalls
-        for _ in range(len(ready)):
-            handle = ready.popleft()
-            if handle.__class__ is not list:
-                if not handle._cancelled:
-                    handle._run()
-                continue
-            item = handle[2]  # a timer-heap entry
-            if item is None:  # a sleep cancelled in the meantime
-                continue
-            kind = handle[3]
-            if kind is _TIMER:
-                if not item._cancelled:
-                    item._run()
-                continue
-            # A task waking from sleep(): a task step never raises, so the
-            # measurement of _measured is inlined here.
-            handle[2] = None
-            stalls._step = None
-            stalls._where = item
-            if kind is None:
-                item()
-            else:
-                kind.run(item)
-            if stalls._step is None:
-                stalls.steps += 1
-            else:
-                stalls.end_step()
+        self._push([when, self._sequence, callback, args, context, handle])
+        return handle
 
     def _measured(self, callback, *args):
         stalls = self.clock.stalls
@@ -272,14 +215,75 @@ class SimEventLoop(asyncio.SelectorEventLoop):
             else:
                 stalls.end_step()
 
+    def _run_timer(self, handle, callback, *args):
+        if not handle.cancelled():  # cancelled by a callback earlier in this turn
+            self._measured(callback, *args)
+
+    # -- the timer heap ------------------------------------------------------------------
+    def _push(self, entry):
+        timers = self._timers
+        _heappush(timers, entry)
+        if len(timers) > self._compact_at:
+            # Timeouts cancelled long before they are due (wait_for around a quick
+            # answer) would pile up: sweep them once the heap has doubled.
+            timers[:] = [e for e in timers if not _is_dead(e)]
+            heapq.heapify(timers)
+            self._compact_at = max(_MIN_COMPACT, 2 * len(timers))
+
+    def _until_next_timer(self):
+        """Seconds to the next live timer (0 when it is due), or None."""
+        timers = self._timers
+        while timers and _is_dead(timers[0]):
+            _heappop(timers)
+        if not timers:
+            return None
+        wait = timers[0][0] - self.clock.now()
+        return wait if wait > 0 else 0.0
+
+    def _hand_over_due(self):
+        """Give asyncio every timer that is due, in order, to run in this turn."""
+        timers = self._timers
+        if not timers:
+            return
+        end = self.clock.now() + _RESOLUTION_S
+        call_soon = self._base_call_soon
+        while timers and timers[0][0] < end:
+            entry = _heappop(timers)
+            callback = entry[2]
+            if callback is None:
+                continue  # a sleep that was cancelled
+            handle = entry[5]
+            if handle is None:  # a task waking from sleep()
+                entry[2] = None  # its cancel() no longer wakes it: this step will
+                call_soon(self._measured, callback, context=entry[4])
+            elif not handle.cancelled():
+                call_soon(self._run_timer, handle, callback, *entry[3], context=entry[4])
+
+    def _wake_early(self, entry):
+        """A sleeping task was cancelled: run its step now, drop its timer entry."""
+        callback, context = entry[2], entry[4]
+        entry[2] = None
+        self._base_call_soon(self._measured, callback, context=context)
+
+    def close(self):
+        super().close()
+        self._timers.clear()
+
     # -- errors ---------------------------------------------------------------------
     def _record_error(self, loop, context):
         self.errors.append(context)
         self.default_exception_handler(context)
 
 
+def _is_dead(entry):
+    """A timer entry that must not run: a cancelled TimerHandle or a finished sleep."""
+    handle = entry[5]
+    return entry[2] is None or (handle is not None and handle.cancelled())
+
+
 class _OneTurn:
-    """Awaiting it yields to the task once with no future: asyncio's "bare yield"."""
+    """Awaiting it yields to the task once with no future: asyncio's "bare yield", as
+    ``asyncio.sleep(0)`` does."""
 
     __slots__ = ()
 
@@ -291,26 +295,30 @@ _ONE_TURN = _OneTurn()
 
 
 async def sleep(delay, result=None):
-    """``asyncio.sleep`` for the simulator's loop on a virtual clock: one turn of the
-    loop per wake-up, and nothing allocated but a four-item list.
+    """``asyncio.sleep`` for the simulator's loop: one turn of the loop per wake-up, and
+    nothing allocated but the timer entry.
 
     CPython's sleep makes a Future and a TimerHandle; the timer sets the future's
     result, and the future then schedules the task's wake-up for the *next* turn of the
     loop: two turns and a handful of objects per sleep, and most turns of a virtual-time
-    run are sleeps ending. Here the task yields bare (no future), and the loop files the
-    step the task asks it to schedule under the sleep's end time instead of running it
-    next turn. Cancelling the task wakes it at once (:class:`SimTask`; a task made some
-    other way sleeps with asyncio's own sleep). Order and timing of everything else are
-    unchanged.
+    run are sleeps ending. Here the task yields bare, as for ``asyncio.sleep(0)``, and
+    the loop files the step the task then asks it to schedule (``call_soon``) under the
+    sleep's end time instead of running it next turn. Cancelling the task wakes it at
+    once (:class:`SimTask`; a task made some other way sleeps with asyncio's own sleep).
+    Order and timing of everything else are unchanged.
     """
     loop = _get_running_loop()
-    if (delay <= 0 or loop.__class__ is not SimEventLoop or not loop.clock.virtual
-            or _current_task(loop).__class__ is not SimTask):
+    task = _current_task(loop)
+    if delay <= 0 or loop.__class__ is not SimEventLoop or task.__class__ is not SimTask:
         return await _ASYNCIO_SLEEP(delay, result)
-    loop._sequence += 1
-    # The task's call_soon, right after the yield, files its step in this entry.
-    loop._sleep_entry = [loop.clock.now() + delay, loop._sequence, None, None]
+    when = loop.clock.now() + delay
+    loop._sleeper = (task, when)  # the task's call_soon, right after the yield, takes it
     await _ONE_TURN
+    if loop._sleeper is not None or loop.clock.now() < when - _RESOLUTION_S:
+        # The task was not rescheduled through call_soon as asyncio's tasks are: sleep
+        # the rest the ordinary way rather than wake early.
+        loop._sleeper = None
+        await _ASYNCIO_SLEEP(when - loop.clock.now())
     return result
 
 

@@ -1,6 +1,7 @@
 """The simulator's own machinery: loop on virtual time, serial wire time, shims."""
 
 import asyncio
+import weakref
 
 import pytest
 
@@ -164,30 +165,39 @@ def test_one_turn_sleep_keeps_asyncio_semantics():
     assert clock.stalls.steps > 0
 
 
-def test_one_turn_sleep_takes_one_loop_turn_per_wake():
+def test_one_turn_sleep_takes_one_loop_step_per_wake():
+    """asyncio's sleep wakes a task in two callbacks (its timer sets a future, whose
+    callback schedules the task's step); the simulator's sleep in one."""
     from sim.loop import sleep
-
-    clock = VirtualClock()
-    loop = SimEventLoop(clock)
-    turns = {"n": 0}
-    original = loop._run_once
-
-    def counting_run_once():
-        turns["n"] += 1
-        original()
-
-    loop._run_once = counting_run_once
 
     async def poller(sleep_fn):
         for _ in range(100):
             await sleep_fn(0.025)
 
-    loop.run_until_complete(poller(sleep))
-    one_turn = turns["n"]
-    turns["n"] = 0
-    loop.run_until_complete(poller(asyncio.sleep))
-    loop.close()
-    assert one_turn <= 105 < turns["n"]
+    def steps(sleep_fn):
+        clock = VirtualClock()
+        run(clock, poller(sleep_fn))
+        assert clock.now() == pytest.approx(2.5)
+        return clock.stalls.steps
+
+    assert steps(sleep) <= 105 < 195 <= steps(asyncio.sleep)
+
+
+def test_timers_due_together_run_in_the_order_they_were_made():
+    clock = VirtualClock()
+    loop = SimEventLoop(clock)
+    order = []
+    for name in "abcdefgh":
+        loop.call_at(1.0, order.append, name)
+    loop.call_at(0.5, order.append, "first")
+    early = loop.call_at(0.75, order.append, "cancelled")
+    early.cancel()
+    assert loop.next_timer_s() == pytest.approx(0.5)
+    try:
+        loop.run_until_complete(asyncio.sleep(2))
+    finally:
+        loop.close()
+    assert order == ["first"] + list("abcdefgh")
 
 
 def test_one_turn_sleep_in_a_task_made_without_the_loop_is_still_cancellable():
@@ -213,20 +223,30 @@ def test_one_turn_sleep_in_a_task_made_without_the_loop_is_still_cancellable():
 @pytest.mark.parametrize("virtual", [True, False])
 def test_cancelled_timers_do_not_pile_up(virtual):
     """Timeouts that are cancelled long before they are due (wait_for around a quick
-    answer) are dropped from the timer heap, on the virtual and the real clock."""
+    answer) are swept from the loop's timers, on the virtual and the real clock: their
+    callbacks do not stay alive."""
     from sim.clock import RealClock
 
     clock = VirtualClock() if virtual else RealClock()
     loop = SimEventLoop(clock)
+
+    class Callback:
+        def __call__(self):
+            raise AssertionError("a cancelled timer ran")
 
     async def quick():
         return 1
 
     async def scenario():
         loop.call_later(1800, lambda: None)  # a live timer ahead of them all
+        alive = []
         for _ in range(1000):
+            callback = Callback()
+            alive.append(weakref.ref(callback))
+            loop.call_later(3600, callback).cancel()
             await asyncio.wait_for(quick(), 3600)
-        return len(loop._timers if virtual else loop._scheduled)
+        del callback
+        return sum(ref() is not None for ref in alive)
 
     try:
         assert loop.run_until_complete(scenario()) < 200
