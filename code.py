@@ -14,6 +14,7 @@ import displayio
 import keypad
 
 from firmware import app
+from firmware.content_limits import MAX_LINE_BYTES
 from firmware.log import log
 from firmware.settings import default_of, load_settings
 
@@ -98,9 +99,9 @@ def main():
     # CircuitPython 9.0.x queues a press for a button already held when the scanner
     # starts (9.1 and later do not): only presses made from now on count.
     keys.events.clear()
-    # The longest line the module sends is a 9 KB message, escaped: keep it whole.
+    # The longest line the badge takes (a photo message); longer ones are refused.
     uart = busio.UART(pin("pin_uart_tx"), pin("pin_uart_rx"), baudrate=115200,
-                      timeout=0, receiver_buffer_size=10240)
+                      timeout=0, receiver_buffer_size=MAX_LINE_BYTES)
     hardware = app.Hardware(
         display=build_display(i2c) if i2c is not None else None,
         make_sensor=make_sensor,

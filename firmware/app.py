@@ -8,6 +8,7 @@ from firmware.buttons import handle_press
 from firmware.burnin import BurnInCare
 from firmware.climate import ClimateSampler
 from firmware.content import ContentManager
+from firmware.content_limits import MAX_LINE_BYTES
 from firmware.inputs import watch_buttons, watch_event_line
 from firmware.log import log
 from firmware.outbox import Outbox
@@ -106,7 +107,8 @@ class Badge:
             from firmware.twin import ShadowTwin
 
             client = ExpressLinkClient(hw.uart, event_pin=hw.event_pin,
-                                       reset_pin=hw.reset_pin, wake_pin=hw.wake_pin)
+                                       reset_pin=hw.reset_pin, wake_pin=hw.wake_pin,
+                                       line_capacity=MAX_LINE_BYTES)
             self.twin = ShadowTwin(self.content, log)
             self.cloud = CloudSession(client, self.state, self.outbox, log,
                                       self.cloud_wake, on_message=self.on_message,

@@ -13,7 +13,7 @@ from micropython import const
 
 from adafruit_ticks import ticks_ms
 
-from firmware.log import uptime_s
+from firmware.log import heap_free, uptime_s
 from firmware.state import Reading
 from firmware.tasks import sleep_ms
 
@@ -115,7 +115,7 @@ class ClimateSampler:
                 self._state.changed()
             return 1
         self._seq += 1
-        reading = Reading(t_c, rh, ticks_ms(), self._seq, uptime_s())
+        reading = Reading(t_c, rh, ticks_ms(), self._seq, uptime_s(), heap_free())
         state = self._state
         state.reading = reading
         state.readings_taken += 1

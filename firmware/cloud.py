@@ -9,7 +9,7 @@ meanwhile.
 
 import asyncio
 
-from expresslink.errors import CommandTimeout, ExpressLinkError, ModuleError
+from expresslink.errors import CommandTimeout, ExpressLinkError, LineTooLong, ModuleError
 from expresslink.events import (
     CONLOST,
     MSG,
@@ -42,6 +42,7 @@ _QUERY_WITHOUT_PIN_S = 1.0
 # one scan interval; if a new event came before that scan, no edge ever comes. Each
 # further look that finds the line high doubles the pause, up to _QUERY_WITHOUT_PIN_S.
 _RECHECK_HIGH_S = 0.01
+_NOTICE_S = 4  # a refused message is noticed on the screen this long
 
 
 class SessionEnded(Exception):
@@ -213,9 +214,19 @@ class CloudSession:
             elif event.id != SUBACK:
                 self._log("cloud", "event %d %s" % (event.id, event.name))
 
+    async def _get(self, index=None):
+        """The next message (of topic ``index``), or None; a message longer than the
+        badge's line buffer is refused (logged and noticed on the screen)."""
+        try:
+            return await self._client.get(index)
+        except LineTooLong as error:
+            self._log("cloud", "message refused: %s" % error)
+            self._state.show_notice("not shown: message %s" % error, _NOTICE_S)
+            return None
+
     async def _fetch_oldest(self):
         """``GET``: the oldest message of any topic, dispatched by its topic name."""
-        message = await self._client.get()
+        message = await self._get()
         if message is None:
             return False
         suffix = self._suffix_of_topic.get(message.topic)
@@ -226,7 +237,7 @@ class CloudSession:
         return True
 
     async def _fetch(self, index):
-        message = await self._client.get(index)
+        message = await self._get(index)
         if message is None:  # the MSG event outlived a dropped message (OVERRUN)
             return False
         suffix = None

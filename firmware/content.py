@@ -187,7 +187,7 @@ class ContentManager:
         if self.photo_crc is not None:
             photo = {"crc": "%08X" % self.photo_crc}
         store = self._store
-        return {
+        reported = {
             "screen": self._state.screen,
             "name": self.name,
             "qr": self.qr_text,
@@ -196,3 +196,7 @@ class ContentManager:
             "error": self.error,
             "storage": "drive" if store is not None and store.writable else "ram",
         }
+        reading = self._state.reading
+        if reading is not None and reading.mem is not None:
+            reported["mem"] = reading.mem  # heap free (bytes) at the last reading
+        return reported

@@ -28,6 +28,12 @@ NAME_LARGE_MAX_CHARS = const(10)  # scale 2: 128 // 12
 MAX_NAME_CHARS = const(21)  # scale 1: 128 // 6
 MAX_NAME_BYTES = const(84)  # MAX_NAME_CHARS code points of up to 4 UTF-8 bytes
 
+# The longest line the badge takes from the module (its UART receive buffer and its
+# line buffer): the largest content, a photo, is 1392 characters of base64, plus room
+# for line breaks in it. A longer message is refused as it arrives (the module may
+# send 9 KB; keeping that whole would cost 20 KB of the Pico's heap).
+MAX_LINE_BYTES = const(2048)
+
 
 def name_scale(name):
     """Text scale (2 or 1) the name tag uses for ``name`` (a str)."""

@@ -1,4 +1,6 @@
-"""Console log lines stamped with seconds since boot (wrap-safe ticks)."""
+"""Console log lines stamped with seconds since boot (wrap-safe ticks); free heap."""
+
+import gc
 
 from adafruit_ticks import ticks_diff, ticks_ms
 
@@ -16,6 +18,14 @@ def uptime_s():
     _up_ms += ticks_diff(now, _last_ms)
     _last_ms = now
     return _up_ms / 1000
+
+
+def heap_free():
+    """Bytes of heap free after a collection (``gc.mem_free()``, as the badge counts
+    them), or None where the runtime has no such figure (CPython)."""
+    gc.collect()
+    mem_free = getattr(gc, "mem_free", None)
+    return mem_free() if mem_free is not None else None
 
 
 def log(topic, message):

@@ -16,14 +16,16 @@ SCREENS = ("name", "photo", "qr", "climate", "status")
 
 class Reading:
     """One climate sample: ``t_c`` (deg C), ``rh`` (%), ``at_ms`` (ticks_ms when taken),
-    ``up_s`` (seconds since boot when taken), ``seq`` (1, 2, 3 ... since boot)."""
+    ``up_s`` (seconds since boot when taken), ``seq`` (1, 2, 3 ... since boot),
+    ``mem`` (bytes of heap free after a collection when taken, or None)."""
 
-    def __init__(self, t_c, rh, at_ms, seq, up_s=0.0):
+    def __init__(self, t_c, rh, at_ms, seq, up_s=0.0, mem=None):
         self.t_c = t_c
         self.rh = rh
         self.at_ms = at_ms
         self.seq = seq
         self.up_s = up_s
+        self.mem = mem
 
 
 class BadgeState:

@@ -145,13 +145,15 @@ def test_photo_on_the_panel_equals_the_senders_preview(make_badge, tmp_path):
 
 
 def bitmaps_on_panel():
-    """The displayio Bitmaps of every TileGrid in the display's root group."""
+    """The displayio Bitmaps of every shown TileGrid in the display's root group."""
     import displayio
 
     found = []
     pending = [displayio.displays[0].root_group]
     while pending:
         item = pending.pop()
+        if item.hidden:
+            continue
         if isinstance(item, displayio.Group):
             pending.extend(item)
         elif isinstance(item, displayio.TileGrid):

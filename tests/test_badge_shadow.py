@@ -385,6 +385,7 @@ class State:
     def __init__(self):
         self.screen = "climate"
         self.notice = None
+        self.reading = None
 
     def show_screen(self, name):
         self.screen = name

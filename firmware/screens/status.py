@@ -1,4 +1,4 @@
-"""Status screen: firmware version, uptime, sensor health, thing name, link state."""
+"""Status screen: firmware version, uptime, sensor health, free heap, thing name, link."""
 
 import displayio
 
@@ -15,6 +15,15 @@ def _uptime_text(seconds):
     return "%dh%02dm" % (seconds // 3600, (seconds // 60) % 60)
 
 
+def _counts(state):
+    """Readings and errors, after the heap free at the last reading (KB) if known."""
+    counts = "readings %d err %d" % (state.readings_taken, state.sensor_errors)
+    reading = state.reading
+    if reading is None or reading.mem is None:
+        return counts
+    return "mem %dK %s" % (reading.mem // 1024, counts.replace("readings", "rd"))
+
+
 class StatusScreen:
     name = "status"
     ticking = True  # uptime changes every second
@@ -29,7 +38,7 @@ class StatusScreen:
         values = (
             "v%s  up %s" % (VERSION, _uptime_text(state.uptime_s())),
             "sensor: " + state.sensor_status,
-            "readings %d err %d" % (state.readings_taken, state.sensor_errors),
+            _counts(state),
             "thing: " + (state.thing_name or "?"),
             "link: " + state.link_status,
         )

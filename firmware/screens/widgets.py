@@ -1,8 +1,13 @@
 """Small drawing helpers shared by the screens (128x64, 1 bit: 1 = lit)."""
 
+import bitmaptools
 import displayio
 import terminalio
-from adafruit_display_text import label
+
+try:
+    from typing import Any
+except ImportError:
+    pass
 
 WIDTH = 128
 HEIGHT = 64
@@ -19,14 +24,86 @@ def palette():
     return _palette
 
 
+# Text ink: lit glyph pixels; the rest of a line's bitmap shows what lies beneath.
+_ink = displayio.Palette(2)
+_ink[1] = 0xFFFFFF
+_ink.make_transparent(0)
+_COLUMNS = WIDTH // CHAR_W  # characters one line holds at scale 1
+
+
+class Text(displayio.Group):
+    """One line of the built-in font drawn into one small bitmap (192 bytes), where a
+    label would make a TileGrid per character.
+
+    Placed as adafruit_display_text places a label of the same font: the top of the
+    character cells at ``anchored_position[1]``; ``anchor_point`` (0, 0) puts the
+    first cell's left edge at ``anchored_position[0]``, (1.0, 0) the last cell's
+    right edge. Characters the font lacks are skipped; at most 21 are drawn.
+    """
+
+    def __init__(self, x, y, value, scale):
+        super().__init__(scale=scale)
+        self._bitmap = displayio.Bitmap(_COLUMNS * CHAR_W, CHAR_H, 2)
+        self.append(displayio.TileGrid(self._bitmap, pixel_shader=_ink))
+        self._text = ""
+        self._width = 0  # px at scale 1
+        self._anchor = 0
+        self._at = (x, y)
+        self.text = value
+
+    @property
+    def text(self):
+        return self._text
+
+    @text.setter
+    def text(self, value):
+        self._text = value
+        bitmap = self._bitmap
+        bitmap.fill(0)
+        x = 0
+        font = terminalio.FONT
+        for char in value[:_COLUMNS]:
+            glyph = font.get_glyph(ord(char))  # type: Any  # (the stubs list no fields)
+            if glyph is None:
+                continue
+            left = glyph.tile_index * glyph.width
+            bitmaptools.blit(bitmap, glyph.bitmap, x + glyph.dx,
+                             CHAR_H - glyph.height - glyph.dy,
+                             x1=left, y1=0, x2=left + glyph.width, y2=glyph.height)
+            x += glyph.shift_x
+        self._width = x
+        self._place()
+
+    @property
+    def anchor_point(self):
+        return (self._anchor, 0)
+
+    @anchor_point.setter
+    def anchor_point(self, point):
+        self._anchor = point[0]
+        self._place()
+
+    @property
+    def anchored_position(self):
+        return self._at
+
+    @anchored_position.setter
+    def anchored_position(self, at):
+        self._at = at
+        self._place()
+
+    def _place(self):
+        self.x = self._at[0] - round(self._anchor * self._width * self.scale)
+        self.y = self._at[1]
+
+
 def text(x, y, value="", scale=1):
-    """A label whose top-left corner is at (x, y) px."""
-    return label.Label(terminalio.FONT, text=value, color=0xFFFFFF, scale=scale,
-                       anchor_point=(0, 0), anchored_position=(x, y))
+    """A line of text whose top-left corner is at (x, y) px."""
+    return Text(x, y, value, scale)
 
 
 def set_text(widget, value):
-    """Change a label's text only when it differs (a change costs a redraw)."""
+    """Change a line's text only when it differs (a change costs a redraw)."""
     if widget.text != value:
         widget.text = value
 

@@ -58,6 +58,10 @@ class ProtocolError(ExpressLinkError):
     """The module sent bytes the protocol does not allow: garbage, an overlong line, a bad escape."""
 
 
+class LineTooLong(ProtocolError):
+    """A line longer than the host's line buffer; its bytes are dropped up to its end."""
+
+
 class StateError(ExpressLinkError):
     """A call in the wrong order, e.g. a new command while one is still in flight."""
 

@@ -2,7 +2,7 @@
 
 from micropython import const
 
-from expresslink.errors import ProtocolError
+from expresslink.errors import LineTooLong
 
 LINE_CAPACITY = const(9728)  # bytes per line: a 9 KB message escaped, plus "OK " and slack
 _LF = const(0x0A)
@@ -19,7 +19,7 @@ class LineAssembler:
     line buffer and returns a memoryview of one line without its EOL, valid until the
     next call, or None when more bytes are needed. Every byte is examined once: EOL
     positions found in a chunk are remembered. A line longer than ``capacity`` raises
-    ProtocolError once; its remaining bytes up to the next EOL are dropped.
+    LineTooLong (a ProtocolError) once; its remaining bytes up to the next EOL are dropped.
     ``drop_glitches`` removes 0x00 and 0xFA-0xFF bytes at the start of a line.
     """
 
@@ -99,7 +99,7 @@ class LineAssembler:
                     self._discarding = True
                     self._length = 0
                     self._offset = stop
-                    raise ProtocolError("line longer than %d bytes" % self.capacity)
+                    raise LineTooLong("line longer than %d bytes" % self.capacity)
                 self._view[self._length : self._length + count] = self._chunk_view[offset:stop]
                 self._length += count
             if eol < 0:
