@@ -155,6 +155,9 @@ def report(duration_s=600.0, out=print, cloud=True, content=True, circuitpython=
         from sim.engines.circuitpython.bench import report as circuitpython_report
 
         circuitpython_report(out)
+        from sim.bench_heap import report as heap_report
+
+        heap_report(out)
     return 0
 
 
