@@ -229,7 +229,14 @@ async def read_packet(reader):
 
 
 async def scripted_broker(handler):
-    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    """A server on a free loopback port that runs ``handler(reader, writer)`` for each
+    connection and closes the connection when the handler returns (from Python 3.12 on,
+    leaving ``async with server`` waits until every connection is closed)."""
+    async def serve(reader, writer):
+        await handler(reader, writer)
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
     return server, "mqtt://127.0.0.1:" + str(server.sockets[0].getsockname()[1])
 
 
