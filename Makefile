@@ -1,6 +1,15 @@
 # Two commands for a newcomer: `make sim` and `make test`. Both set themselves up.
-PYTHON ?= python3.11
-VENV := .venv
+# The newest Python the simulator runs on (3.11 or later), on PATH or in ~/.pyenv/versions:
+# PYTHON=/path/to/python chooses one; PYTHON_VERSIONS=3.11 looks for that version only
+# (with VENV=.venv-3.11 beside the usual .venv, as .ci/run does).
+PYTHON_VERSIONS ?= 3.13 3.12 3.11
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for v in $(PYTHON_VERSIONS); do \
+	for p in python$$v $(HOME)/.pyenv/versions/$$v.*/bin/python$$v; do \
+		"$$p" -c "" 2>/dev/null && { echo "$$p"; exit 0; }; \
+	done; done)
+endif
+VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
@@ -42,7 +51,8 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	fi
 
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	@test -n "$(PYTHON)" && command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 or later is needed: none of" \
+		"$(foreach v,$(PYTHON_VERSIONS),python$(v)) on PATH or in ~/.pyenv/versions (or set PYTHON=)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
