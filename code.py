@@ -13,12 +13,18 @@ import digitalio
 import displayio
 import keypad
 
-from firmware import app
+from firmware import app, let_go
 from firmware.content_limits import MAX_LINE_BYTES
 from firmware.log import log
-from firmware.settings import default_of, load_settings
 
-settings = load_settings(os.getenv, log)
+
+def read_settings():
+    from firmware.settings import load_settings
+
+    return load_settings(os.getenv, log)
+
+
+settings = read_settings()
 
 
 def pin(attr):
@@ -26,6 +32,8 @@ def pin(attr):
     name = getattr(settings, attr)
     found = getattr(board, name, None)
     if found is None:
+        from firmware.settings import default_of
+
         fallback = default_of(attr)
         log("settings", "no pin board.%s; using %s" % (name, fallback))
         found = getattr(board, fallback)
@@ -87,11 +95,12 @@ def main():
     i2c = open_i2c()
 
     def make_sensor():
+        """The SHT31-D's I2C device (ValueError when nothing answers at its address)."""
         if i2c is None:
             raise RuntimeError("no I2C bus")
-        import adafruit_sht31d
+        from adafruit_bus_device.i2c_device import I2CDevice
 
-        return adafruit_sht31d.SHT31D(i2c, address=settings.sensor_address)
+        return I2CDevice(i2c, settings.sensor_address)
 
     keys = keypad.Keys(
         (pin("pin_button_a"), pin("pin_button_b"), pin("pin_button_c")),
@@ -112,6 +121,7 @@ def main():
         wake_pin=output("pin_wake", True),  # active low: high lets the module sleep
         reset_pin=output("pin_reset", True),  # active low: high = running
     )
+    let_go("settings")  # needed only to build the hardware
     app.run(hardware, settings)
 
 

@@ -21,7 +21,7 @@ class Hardware:
     """What code.py hands over; any part may be None when it is missing.
 
     ``display``: displayio display (auto_refresh off); ``make_sensor``: callable
-    returning an ``adafruit_sht31d.SHT31D``; ``keys``: ``keypad.Keys`` for A, B, C;
+    returning the SHT31-D's ``I2CDevice``; ``keys``: ``keypad.Keys`` for A, B, C;
     ``led``: a ``digitalio.DigitalInOut`` output; ``uart`` and the ExpressLink pins:
     ``event_pin`` (an :class:`~firmware.event_line.EventLine`), ``wake_pin`` and
     ``reset_pin`` (outputs).

@@ -1,10 +1,10 @@
 """Climate sampling from the SHT31-D without stalling the loop.
 
 The Adafruit driver's single-shot read sleeps 15.5 ms inside a property, holding every
-task. Here the measurement is split: send the single-shot command through the
-driver's I2C device, ``await`` the conversion time, then read the 6-byte result.
-The driver still does probing and reset, so an absent or failing sensor shows up the
-same way it would anywhere.
+task, and its code keeps 6 KB of the badge's heap. Here the sensor is its I2CDevice
+(which probes the address: an absent sensor raises ValueError), started as the driver
+starts it (break, then soft reset) and measured in steps: send the single-shot command,
+``await`` the conversion time, then read the 6-byte result.
 """
 
 import asyncio
@@ -19,6 +19,9 @@ from firmware.tasks import sleep_ms
 
 # Single shot, high repeatability, no clock stretching (datasheet table 9).
 _MEASURE = b"\x24\x00"
+_BREAK = b"\x30\x93"  # stop periodic mode: a sensor in it ignores a soft reset
+_SOFT_RESET = b"\x30\xa2"
+_RESET_MS = const(2)  # the soft reset takes at most 1.5 ms (tSR)
 # Maximum conversion time at high repeatability is 15 ms. asyncio wakes a sleeper at the
 # first ticks_ms tick past its deadline, so sleep_ms(16) waits more than 15 ms. (In
 # seconds, sleep(0.016) would be 15 ms on CircuitPython 9.x-10.1.x: see sleep_ms.)
@@ -55,8 +58,8 @@ async def _sleep(seconds):
 class ClimateSampler:
     """Samples every ``period_s``; (re)creates the sensor with backoff when needed.
 
-    ``make_sensor()`` returns an ``adafruit_sht31d.SHT31D`` (or raises when the part
-    is absent); ``on_reading(reading)`` receives each good sample.
+    ``make_sensor()`` returns the sensor's ``I2CDevice`` (or raises when the part is
+    absent); ``on_reading(reading)`` receives each good sample.
     """
 
     def __init__(self, make_sensor, state, period_s, log, on_reading=None):
@@ -71,11 +74,10 @@ class ClimateSampler:
         self._backoff_s = 1
 
     async def measure(self):
-        """One measurement through the driver's I2C device: (deg C, %RH)."""
-        sensor = self._sensor
-        if sensor is None:
+        """One measurement: (deg C, %RH)."""
+        device = self._sensor
+        if device is None:
             raise RuntimeError("no sensor")
-        device = sensor.i2c_device
         with device as i2c:
             i2c.write(_MEASURE)
         await sleep_ms(_CONVERSION_MS)
@@ -83,9 +85,16 @@ class ClimateSampler:
             i2c.readinto(self._buf)
         return decode_measurement(self._buf)
 
-    def _connect(self):
+    async def _connect(self):
         try:
-            self._sensor = self._make_sensor()
+            device = self._make_sensor()
+            with device as i2c:
+                i2c.write(_BREAK)
+            await sleep_ms(1)
+            with device as i2c:
+                i2c.write(_SOFT_RESET)
+            await sleep_ms(_RESET_MS)
+            self._sensor = device
         except (OSError, ValueError, RuntimeError) as error:
             self._sensor = None
             if self._state.sensor_status != "no sensor":
@@ -99,7 +108,7 @@ class ClimateSampler:
 
     async def sample_once(self):
         """Take one reading, or note the failure. Returns the seconds to wait next."""
-        if self._sensor is None and not self._connect():
+        if self._sensor is None and not await self._connect():
             wait = self._backoff_s
             self._backoff_s = min(self._backoff_s * 2, _MAX_BACKOFF_S)
             return wait

@@ -6,16 +6,14 @@ logged with the reason, kept in ``error`` for the shadow report, and the last go
 content stays. Accepted content is stored on the drive and the badge switches to its
 screen. Nothing here touches the display: the photo goes to ``show_photo(raster)``
 (1024 bytes of PBM raster), and the screens redraw when a ``*_rev`` counter moves.
+
+``firmware.photo_format`` (checks, CRC-32, also used by the drive's records) is
+imported only while content arrives or is restored, and let go afterwards: about 5 KB
+of heap the badge needs only then.
 """
 
-from firmware import VERSION
+from firmware import VERSION, let_go
 from firmware.content_limits import check_name, check_qr_text
-from firmware.photo_format import (
-    FRAME_BYTES,
-    check_photo,
-    decode_photo_binary,
-    stored_crc,
-)
 from firmware.qr_layout import qr_layout
 from firmware.state import SCREENS
 
@@ -83,6 +81,12 @@ class ContentManager:
         came from, for the console.
         """
         try:
+            return self._receive(kind, payload, source)
+        finally:
+            let_go("photo_format")
+
+    def _receive(self, kind, payload, source):
+        try:
             if kind == "name":
                 data = self._take_name(payload)
             elif kind == "qr":
@@ -129,6 +133,8 @@ class ContentManager:
         return data
 
     def _take_photo(self, payload):
+        from firmware.photo_format import decode_photo_binary, stored_crc
+
         binary, raster = decode_photo_binary(payload)
         if stored_crc(binary) == self.photo_crc:
             return None
@@ -136,6 +142,8 @@ class ContentManager:
         return binary
 
     def _put_photo(self, binary, raster):
+        from firmware.photo_format import FRAME_BYTES, stored_crc
+
         if self.show_photo is not None:
             self.show_photo(memoryview(binary)[raster:raster + FRAME_BYTES])
         self.photo_crc = stored_crc(binary)
@@ -168,11 +176,14 @@ class ContentManager:
                 elif kind == "qr":
                     self._take_qr(data)
                 else:
+                    from firmware.photo_format import check_photo
+
                     self._put_photo(data, check_photo(data))
             except ValueError as why:
                 self._log("storage", "ignoring the stored %s: %s" % (kind, why))
                 continue
             restored.append(kind)
+        let_go("photo_format")
         if restored:
             self._log("storage", "restored %s" % ", ".join(restored))
         for screen in _BOOT_SCREENS:

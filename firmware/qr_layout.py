@@ -9,8 +9,14 @@ encodes only that mode, versions 1..9, no ECI: readers guess UTF-8 from the byte
 The choice comes from the standard's capacity table, so only one code is built.
 """
 
-import adafruit_miniqr
+import sys
+
 from micropython import const
+
+try:
+    from typing import Any
+except ImportError:
+    pass
 
 from firmware.content_limits import (
     QR_MAX_VERSION,
@@ -27,12 +33,7 @@ _DATA_CODEWORDS = {
     "H": bytes((9, 16, 26, 36, 46, 60, 66, 86, 100)),
 }
 LEVELS_STRONGEST_FIRST = ("H", "Q", "M", "L")
-_MINIQR_LEVEL = {
-    "L": adafruit_miniqr.L,
-    "M": adafruit_miniqr.M,
-    "Q": adafruit_miniqr.Q,
-    "H": adafruit_miniqr.H,
-}
+_MINIQR_LEVEL = {"L": 1, "M": 0, "Q": 3, "H": 2}  # adafruit_miniqr.L, .M, .Q, .H
 # Byte mode in versions 1..9: 4-bit mode indicator + 8-bit length = 12 bits of overhead.
 _BYTE_MODE_OVERHEAD_BITS = const(12)
 
@@ -81,9 +82,8 @@ class QRLayout:
     ``dark(row, col)`` tells whether a module is dark.
     """
 
-    def __init__(self, qr, version, level, scale, width, height, byte_count):
-        self.qr = qr
-        self.matrix = qr.matrix  # adafruit_miniqr QRBitMatrix, indexed [row, col]
+    def __init__(self, bits, version, level, scale, width, height, byte_count):
+        self.bits = bits  # dark modules, row by row, most significant bit first
         self.version = version
         self.level = level
         self.scale = scale
@@ -99,7 +99,8 @@ class QRLayout:
 
     def dark(self, row, col):
         """True when module (row, col) is dark."""
-        return bool(self.matrix[row, col])
+        at = row * self.modules + col
+        return bool(self.bits[at >> 3] & (0x80 >> (at & 7)))
 
 
 def qr_layout(text, width=SCREEN_WIDTH_PX, height=SCREEN_HEIGHT_PX):
@@ -130,10 +131,26 @@ def qr_layout(text, width=SCREEN_WIDTH_PX, height=SCREEN_HEIGHT_PX):
             level = candidate
             version = candidate_version
             break
+    # adafruit_miniqr is imported for this only and let go afterwards: its code keeps
+    # about 10 KB of the badge's heap, and a code is built once per text. (Built here,
+    # not in a helper: this is the deepest call chain on the badge's 1.5 KB stack.)
+    import adafruit_miniqr
+
     qr = adafruit_miniqr.QRCode(qr_type=version, error_correct=_MINIQR_LEVEL[level])
     qr.add_data(data)
     qr.make()
-    return QRLayout(qr, version, level, scale, width, height, byte_count)
+    matrix = qr.matrix  # type: Any  # indexed [row, col]
+    modules = qr_modules(version)
+    bits = bytearray((modules * modules + 7) // 8)
+    at = 0
+    for row in range(modules):
+        for col in range(modules):
+            if matrix[row, col]:
+                bits[at >> 3] |= 0x80 >> (at & 7)
+            at += 1
+    del qr, matrix, adafruit_miniqr
+    sys.modules.pop("adafruit_miniqr", None)
+    return QRLayout(bits, version, level, scale, width, height, byte_count)
 
 
 def render_qr_into(layout, bitmap, lit=1, dark=0, x0=0, y0=0, clear=True):
@@ -165,7 +182,7 @@ def render_qr_at(layout, bitmap, left, top, scale=1, lit=1, dark=0):
     (left, top), ``scale`` pixels per module (the layout's own scale or any other)."""
     quiet = QR_QUIET_ZONE_MODULES
     modules = layout.modules
-    matrix = layout.matrix
+    bits = layout.bits
     box = modules + 2 * quiet
     for box_row in range(box):
         row = box_row - quiet
@@ -174,8 +191,10 @@ def render_qr_at(layout, bitmap, left, top, scale=1, lit=1, dark=0):
         for box_col in range(box):
             col = box_col - quiet
             value = lit
-            if row_in_code and 0 <= col < modules and matrix[row, col]:
-                value = dark
+            if row_in_code and 0 <= col < modules:
+                at = row * modules + col
+                if bits[at >> 3] & (0x80 >> (at & 7)):
+                    value = dark
             x_start = left + box_col * scale
             for y in range(y_start, y_start + scale):
                 for x in range(x_start, x_start + scale):

@@ -47,13 +47,11 @@ _RETIRED = (
 
 
 class Settings:
-    """Plain attributes named after the keys (``sample_period_s``, ``pin_sda``...)."""
+    """Plain attributes named after the keys (``sample_period_s``, ``pin_sda``...).
 
-    def __init__(self):
-        for _key, attr, default, _lo, _hi in _INTEGERS:
-            setattr(self, attr, default)
-        for _key, attr, text in _STRINGS:
-            setattr(self, attr, text)
+    No methods: a settings object keeps nothing of this module alive, so code.py can
+    let the module go once the hardware is built (about 4 KB of heap).
+    """
 
 
 def _as_int(value):
@@ -79,6 +77,10 @@ def _read(getenv, key, log, example):
 def load_settings(getenv, log):
     """Read every key through ``getenv`` (``os.getenv`` on the badge)."""
     settings = Settings()
+    for _key, attr, default, _lo, _hi in _INTEGERS:
+        setattr(settings, attr, default)
+    for _key, attr, text in _STRINGS:
+        setattr(settings, attr, text)
     for key, attr, default, low, high in _INTEGERS:
         raw = _read(getenv, key, log, default)
         if raw is None:

@@ -26,7 +26,6 @@ import sys
 
 from micropython import const
 
-from firmware.photo_format import crc32
 
 DATA_DIR = "badge_data"
 RECORD_MAGIC = b"BREC"
@@ -49,6 +48,8 @@ def _errno(error):
 
 def pack_record(data):
     """The record bytes for ``data`` (bytes-like, at most MAX_RECORD_DATA bytes)."""
+    from firmware.photo_format import crc32  # only when content arrives (see let_go)
+
     size = len(data)
     if size > MAX_RECORD_DATA:
         raise ValueError("record data is %d bytes, at most %d" % (size, MAX_RECORD_DATA))
@@ -69,6 +70,8 @@ def pack_record(data):
 
 def unpack_record(record):
     """The data inside ``record`` (bytes); ValueError saying what is wrong with it."""
+    from firmware.photo_format import crc32  # only when content arrives (see let_go)
+
     size = len(record)
     if size < _HEADER_BYTES + _CRC_BYTES:
         raise ValueError("only %d bytes (partial write?)" % size)

@@ -49,10 +49,10 @@ def test_deploy_copies_everything_and_keeps_settings(tmp_path, source, suffix):
     assert (drive / "settings.toml").read_text() == "BADGE_SAMPLE_PERIOD_S = 30\n"
     for name in ("boot.py", "code.py"):
         assert (drive / name).is_file(), name
-    for name in ("firmware/app", "lib/adafruit_sht31d", "lib/adafruit_miniqr",
+    for name in ("firmware/app", "lib/adafruit_displayio_ssd1306", "lib/adafruit_miniqr",
                  "lib/asyncio/core", "lib/adafruit_bus_device/i2c_device"):
         assert (drive / (name + suffix)).is_file(), name + suffix
-    assert lines[-3].startswith("deployed 56 files"), lines[-3]
+    assert lines[-3].startswith("deployed 55 files"), lines[-3]
     # The circup requirements list the same libraries.
     listed = [line.strip() for line in
               (REPO / "sim/templates/circup-requirements.txt").read_text().splitlines()
@@ -82,8 +82,8 @@ def test_cli_deploy_reports_and_fails_cleanly(tmp_path):
     drive = fake_drive(tmp_path / "d")
     done = sim("deploy", str(drive))
     assert done.returncode == 0, done.stderr
-    assert "compiled lib/adafruit_sht31d (adafruit-circuitpython-sht31d 2.3.31)" in done.stdout
-    assert "deployed 56 files" in done.stdout
+    assert "compiled lib/adafruit_miniqr (adafruit-circuitpython-miniqr 2.1.9)" in done.stdout
+    assert "deployed 55 files" in done.stdout
     refused = sim("deploy", str(tmp_path / "missing"))
     assert refused.returncode == 1
     assert "is not a folder" in refused.stderr

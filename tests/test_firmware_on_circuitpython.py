@@ -175,7 +175,7 @@ def test_h_a_button_held_at_power_up_is_not_a_press(make_badge, version):
 
 # -- i. the Python stack --------------------------------------------------------------------
 
-def test_i_qr_code_is_built_from_a_shallow_stack(make_badge):
+def test_i_qr_code_is_built_from_a_shallow_stack(make_badge, monkeypatch):
     """CircuitPython's Python stack is 1,536 bytes, and building a QR code in
     adafruit_miniqr is the deepest chain on the badge (about 1.30 KB when a shadow delta
     built it inside the cloud session). The code is now built when it is first drawn, by
@@ -184,12 +184,22 @@ def test_i_qr_code_is_built_from_a_shallow_stack(make_badge):
     real stack are for the CircuitPython engine to measure."""
     from sim.content.deliver import BadgeScript, deliver, set_desired, sleep_until
 
+    import builtins
+    import sys
+
     badge = make_badge(settings="BADGE_SHIFT_EVERY_S = 0\n")
     depths = []
+    loaded_after = []
+    real_import = builtins.__import__
 
-    def watch_miniqr():
-        import adafruit_miniqr
+    def importing(name, *args, **kwargs):
+        fresh = name == "adafruit_miniqr" and name not in sys.modules
+        module = real_import(name, *args, **kwargs)
+        if fresh:
+            patch(module)  # the badge lets the module go after each code it builds
+        return module
 
+    def patch(adafruit_miniqr):
         make = adafruit_miniqr.QRCode.make
 
         def counted(self, *args, **kwargs):
@@ -204,18 +214,24 @@ def test_i_qr_code_is_built_from_a_shallow_stack(make_badge):
 
         adafruit_miniqr.QRCode.make = counted
 
+    def watch_miniqr():
+        monkeypatch.setattr(builtins, "__import__", importing)
+
     async def steps(url):
         await sleep_until(badge.clock, 5)
         await set_desired(badge.cloud.shadows, "badge-1", {"qr": "https://example.org/a"})
         await sleep_until(badge.clock, 8)
+        loaded_after.append("adafruit_miniqr" in sys.modules)
         await deliver(url, "badge-1", "qr", "https://example.org/b")
         await sleep_until(badge.clock, 11)
+        loaded_after.append("adafruit_miniqr" in sys.modules)
 
     badge.at(1, watch_miniqr)
     script = BadgeScript(badge, steps)
     badge.run(12)
     script.result()
     assert len(depths) == 2, depths
+    assert loaded_after == [False, False]  # let go after each code (10 KB of heap)
     for chain in depths:
         assert chain[0] == "run" and "draw" in chain, chain  # the display task
         assert len(chain) <= 7, chain

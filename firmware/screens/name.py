@@ -16,7 +16,7 @@ from firmware.screens.widgets import (
     CHAR_W,
     HEIGHT,
     WIDTH,
-    TextBlock,
+    Hint,
     box_margins,
     full_screen_bitmap,
     placeholder_lines,
@@ -64,9 +64,8 @@ class NameScreen:
         self._tag = displayio.Group()
         self._tag.append(tile)
         self._tag.append(self._name)
-        self._hint = TextBlock(4)
         self.group.append(self._tag)
-        self.group.append(self._hint.group)
+        self._hint = Hint(self.group)
         self._drawn = None  # (name_rev, qr_rev) last laid out
         self._boxes = []
         self.qr_shown = False
@@ -75,10 +74,10 @@ class NameScreen:
         content = self._content
         name = content.name
         self._tag.hidden = name is None
-        self._hint.group.hidden = name is not None
         if name is None:
-            self._hint.set_lines(placeholder_lines("name", "name", state.thing_name, "NAME"))
+            self._hint.show(placeholder_lines("name", "name", state.thing_name, "NAME"))
             return
+        self._hint.drop()
         revision = (content.name_rev, content.qr_rev)
         if revision != self._drawn:
             self._drawn = revision

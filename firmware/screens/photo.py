@@ -2,8 +2,7 @@
 
 import displayio
 
-from firmware.photo_format import blit_photo
-from firmware.screens.widgets import TextBlock, full_screen_bitmap, placeholder_lines
+from firmware.screens.widgets import Hint, full_screen_bitmap, placeholder_lines
 
 _FULL_SCREEN = (0, 0, 0, 0)
 
@@ -19,21 +18,23 @@ class PhotoScreen:
         self.bitmap, tile = full_screen_bitmap()
         self._photo = displayio.Group()
         self._photo.append(tile)
-        self._hint = TextBlock(4)
         self.group.append(self._photo)
-        self.group.append(self._hint.group)
+        self._hint = Hint(self.group)
         self._photo.hidden = True
 
     def show_raster(self, raster):
         """Draw a checked photo raster (1024 bytes of PBM P4) into the bitmap."""
+        from firmware.photo_format import blit_photo  # let go by the content manager
+
         blit_photo(raster, self.bitmap)
 
     def update(self, state, now_ms):
         has_photo = self._content.photo_crc is not None
         self._photo.hidden = not has_photo
-        self._hint.group.hidden = has_photo
-        if not has_photo:
-            self._hint.set_lines(placeholder_lines("photo", "photo", state.thing_name, "IMAGE"))
+        if has_photo:
+            self._hint.drop()
+        else:
+            self._hint.show(placeholder_lines("photo", "photo", state.thing_name, "IMAGE"))
 
     def margins(self):
         """A photo fills the panel: it never shifts."""

@@ -6,7 +6,7 @@ from firmware.qr_layout import render_qr_at
 from firmware.screens.widgets import (
     HEIGHT,
     WIDTH,
-    TextBlock,
+    Hint,
     full_screen_bitmap,
     placeholder_lines,
 )
@@ -22,9 +22,8 @@ class QRScreen:
         self._bitmap, tile = full_screen_bitmap()
         self._code = displayio.Group()
         self._code.append(tile)
-        self._hint = TextBlock(4)
         self.group.append(self._code)
-        self.group.append(self._hint.group)
+        self._hint = Hint(self.group)
         self._code.hidden = True
         self._drawn_rev = -1
 
@@ -37,9 +36,10 @@ class QRScreen:
             render_qr_at(layout, bitmap, layout.left, layout.top, layout.scale)
             self._drawn_rev = content.qr_rev
         self._code.hidden = layout is None
-        self._hint.group.hidden = layout is not None
         if layout is None:
-            self._hint.set_lines(placeholder_lines("QR code", "qr", state.thing_name, "TEXT"))
+            self._hint.show(placeholder_lines("QR code", "qr", state.thing_name, "TEXT"))
+        else:
+            self._hint.drop()
 
     def margins(self):
         """Blank px around the code's quiet zone (the quiet zone itself never moves out)."""

@@ -188,6 +188,29 @@ class TextBlock:
         return box_margins(self._boxes)
 
 
+class Hint:
+    """A screen's placeholder (a 4-line TextBlock on top of ``parent``), made only
+    while it is shown: a badge that has its content keeps none of it (about 2 KB)."""
+
+    def __init__(self, parent):
+        self._parent = parent
+        self._block = None
+
+    def show(self, lines):
+        if self._block is None:
+            self._block = TextBlock(4)
+            self._parent.append(self._block.group)
+        self._block.set_lines(lines)
+
+    def drop(self):
+        if self._block is not None:
+            self._parent.remove(self._block.group)
+            self._block = None
+
+    def margins(self):
+        return box_margins(()) if self._block is None else self._block.margins()
+
+
 def placeholder_lines(what, command, thing, example):
     """The hint a screen shows before it has content, e.g. "no photo yet" and how to
     send one; ``thing`` is left out when the line would not fit."""
