@@ -410,3 +410,28 @@ def test_content_sent_while_the_badge_is_offline_arrives_when_it_subscribes(make
     assert console.count("cloud: connected as") >= 2
     assert shots["first"] != shots["moved"]
     assert shots["after"] == shots["moved"]
+
+
+def test_a_message_longer_than_the_badge_takes_is_refused_and_the_badge_goes_on(make_badge):
+    # The badge keeps lines up to 2 KB (its UART and line buffers: the largest content,
+    # a photo, is 1392 characters); the module may send up to 9 KB.
+    async def steps(url, badge, shots):
+        await sleep_until(badge.clock, 4)
+        await deliver(url, THING, "name", "Ada")
+        await sleep_until(badge.clock, 6)
+        shots["good"] = frame(badge)
+        await deliver(url, THING, "photo", "A" * 3000)
+        await sleep_until(badge.clock, 7)
+        shots["notice"] = frame(badge)
+        await sleep_until(badge.clock, 12)
+        shots["after"] = frame(badge)
+        await deliver(url, THING, "name", "Grace")
+        await sleep_until(badge.clock, 14)
+
+    badge, shots = run_with(make_badge, steps, 15)
+    assert any("message refused: line longer than 2048 bytes" in line
+               for line in badge.console), "\n".join(badge.console)
+    assert shots["notice"] != shots["good"]  # "not shown: message line longer than ..."
+    assert shots["after"] == shots["good"]
+    assert reported(badge)["name"] == "Grace"
+    assert not any("Traceback" in line for line in badge.console)
