@@ -1,13 +1,6 @@
 """Shared fixtures: a virtual badge on a fresh drive, on virtual time."""
 
-import sys
-from pathlib import Path
-
 import pytest
-
-TESTS_DIR = Path(__file__).resolve().parent
-if str(TESTS_DIR) not in sys.path:
-    sys.path.insert(0, str(TESTS_DIR))
 
 
 @pytest.fixture

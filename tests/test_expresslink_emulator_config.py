@@ -1,7 +1,7 @@
 """ExpressLink emulator: the configuration dictionary (CONF, CONF?), edge cases 3, 22, 23."""
 
 from sim.expresslink.config import fake_pem
-from test_expresslink_emulator_host import THING, run
+from scripted_host import THING, run
 
 
 def test_edge03_command_case_insensitive_keys_case_sensitive():

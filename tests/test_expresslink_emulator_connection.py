@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from test_expresslink_emulator_host import THING, run
+from scripted_host import THING, run
 
 
 def test_edge14_connect_idempotent_and_disconnect_conlost():

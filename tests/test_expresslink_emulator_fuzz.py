@@ -2,7 +2,7 @@
 
 import random
 
-from test_expresslink_emulator_host import run
+from scripted_host import run
 
 WORDS = ["", "CONF", "CONF?", "CONNECT", "CONNECT!", "CONNECT?", "DISCONNECT", "SEND", "GET",
          "SUBSCRIBE", "UNSUBSCRIBE", "EVENT?", "TIME?", "WHERE?", "DIAG", "CONFMODE", "SHADOW",

@@ -2,7 +2,7 @@
 
 from sim.expresslink.config import STAGING_ENDPOINT
 from sim.expresslink.queues import route, topic_matches
-from test_expresslink_emulator_host import THING, run
+from scripted_host import THING, run
 
 
 async def online(bench, *topics):

@@ -5,7 +5,7 @@ Edge cases 4, 7, 27, 28 and the timing of bytes on the wire.
 
 import asyncio
 
-from test_expresslink_emulator_host import BYTE_S, run
+from scripted_host import BYTE_S, run
 
 
 def test_edge04_ok_forms():

@@ -3,7 +3,7 @@
 import asyncio
 
 from sim.expresslink.ota import checksum16
-from test_expresslink_emulator_host import run
+from scripted_host import run
 
 IMAGE = bytes((i * 37 + 11) & 0xFF for i in range(1000))
 

@@ -14,7 +14,7 @@ from sim.expresslink.parser import (
     encode_escapes,
     parse_command,
 )
-from test_expresslink_emulator_host import run
+from scripted_host import run
 
 RULES = {"": SUFFIX_NONE, "SLEEP": SUFFIX_OPTIONAL, "SEND": SUFFIX_REQUIRED,
          "TIME?": SUFFIX_NONE, "CONNECT?": SUFFIX_NONE, "GET": SUFFIX_OPTIONAL}

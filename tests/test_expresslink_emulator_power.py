@@ -6,7 +6,7 @@ Edge cases 1, 2, 5, 20, 21, 24, 29, 30.
 import asyncio
 
 import pytest
-from test_expresslink_emulator_host import run
+from scripted_host import run
 
 
 def test_edge01_boot_garbage_silence_then_startup():

@@ -4,7 +4,7 @@ import asyncio
 import json
 
 from sim.expresslink.config import STAGING_ENDPOINT
-from test_expresslink_emulator_host import THING, run
+from scripted_host import THING, run
 
 PREFIX = "$aws/things/%s/shadow" % THING
 

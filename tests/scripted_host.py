@@ -1,7 +1,7 @@
 """A tiny scripted ExpressLink host for the emulator tests (independent of the badge driver).
 
-Not a test module itself: the other test_expresslink_emulator_* files import ``run``,
-``Bench`` and ``ScriptedHost`` from here.
+The test_expresslink_emulator_* files import ``run``, ``Bench`` and ``ScriptedHost``
+from here.
 """
 
 import asyncio
