@@ -8,7 +8,9 @@ with every reading at the broker in order, and the climate screen equal to the C
 engine's frame. A badge whose code.py ends (a crash the firmware did not contain) fails
 at once with its traceback: the failure is the firmware's, named.
 
-Not part of ``make test``; slow (the engine runs at about a third of real time).
+Not part of ``make test``; slow: the running badge keeps the RP2040 busy (CircuitPython's
+asyncio polls without sleeping in WFI), and a busy RP2040 runs at about 0.23x real time
+here, so the ten-minute test takes about 45 minutes per version, the others 2-8 each.
 """
 
 import sys
@@ -124,16 +126,6 @@ def test_soft_reload_in_the_middle_of_a_run(drive, version):
     assert [t for t in arrivals if t > 60], "no reading after the reload"
 
 
-@pytest.mark.timeout(3600)
-@pytest.mark.parametrize("version", VERSIONS)
-def test_ten_minutes_online_every_reading_at_the_broker_in_order(drive, version):
-    _badge, report, _ = run_badge(drive, version, 600)
-    sequence = report.telemetry.sequence
-    assert len(sequence) >= 600 // 10 - 3  # BADGE_SAMPLE_PERIOD_S = 10; a few to go online
-    assert sequence == list(range(sequence[0], sequence[0] + len(sequence)))
-    assert report.facts["mem_free_min"] is not None
-
-
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("version", VERSIONS)
 def test_climate_screen_equals_the_cpython_engine(drive, version):
@@ -146,3 +138,13 @@ def test_climate_screen_equals_the_cpython_engine(drive, version):
                         thing=THING)
     twin.run(45)
     assert panel(badge) == panel(twin)
+
+
+@pytest.mark.timeout(7200)  # about 45 min of wall time per version at 0.23x
+@pytest.mark.parametrize("version", VERSIONS)
+def test_ten_minutes_online_every_reading_at_the_broker_in_order(drive, version):
+    _badge, report, _ = run_badge(drive, version, 600)
+    sequence = report.telemetry.sequence
+    assert len(sequence) >= 600 // 10 - 3  # BADGE_SAMPLE_PERIOD_S = 10; a few to go online
+    assert sequence == list(range(sequence[0], sequence[0] + len(sequence)))
+    assert report.facts["mem_free_min"] is not None
