@@ -66,7 +66,11 @@ def run_circuitpython(args):
     if args.listen:
         from sim.cloud.run import parse_listen
 
-        listen = parse_listen(args.listen)
+        try:
+            listen = parse_listen(args.listen)
+        except ValueError as error:
+            print("--listen: %s" % error, file=sys.stderr)
+            return 2
     try:
         drive, scratch = _drive(args)
     except SystemExit as stop:
