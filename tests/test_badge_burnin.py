@@ -1,18 +1,11 @@
 """OLED burn-in care on a whole badge: dimming after the idle time, waking on a press or
 new content, and the one-pixel shift that never pushes anything off the panel."""
 
-import sys
-from pathlib import Path
-
 import zxingcpp
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.append(str(ROOT))
-
-from sim.content.deliver import BadgeScript, deliver, sleep_until  # noqa: E402
-from sim.content.photo import encode_photo, image_to_bits  # noqa: E402
+from sim.content.deliver import BadgeScript, deliver, sleep_until
+from sim.content.photo import encode_photo, image_to_bits
 
 THING = "badge-1"
 URL_TEXT = "https://example.org/talks/42"

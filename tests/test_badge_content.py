@@ -7,22 +7,16 @@ a shadow ``error`` while the last good content stays on the panel.
 """
 
 import base64
-import sys
 import zlib
-from pathlib import Path
 
 import pytest
 import zxingcpp
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # sim.content uses the firmware's own format modules
-    sys.path.append(str(ROOT))
-
-from golden import assert_golden  # noqa: E402
-from sim.content.deliver import BadgeScript, deliver, sleep_until  # noqa: E402
-from sim.content.payloads import photo_payload  # noqa: E402
-from sim.content.photo import encode_photo, image_to_bits  # noqa: E402
+from golden import assert_golden
+from sim.content.deliver import BadgeScript, deliver, sleep_until
+from sim.content.payloads import photo_payload
+from sim.content.photo import encode_photo, image_to_bits
 
 THING = "badge-1"
 URL_TEXT = "https://example.org/talks/42"

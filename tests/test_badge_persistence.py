@@ -11,15 +11,11 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.append(str(ROOT))
-
-from firmware.storage import pack_record  # noqa: E402
-from sim.badge import VirtualBadge  # noqa: E402
-from sim.content.deliver import BadgeScript, deliver, sleep_until  # noqa: E402
-from sim.content.photo import encode_photo, image_to_bits  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
+from firmware.storage import pack_record
+from sim.badge import VirtualBadge
+from sim.content.deliver import BadgeScript, deliver, sleep_until
+from sim.content.photo import encode_photo, image_to_bits
+from PIL import Image, ImageDraw
 
 THING = "badge-1"
 NO_SHIFT = "BADGE_SHIFT_EVERY_S = 0\n"

@@ -10,26 +10,20 @@ device shadow service.
 
 import asyncio
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "lib") not in sys.path:
-    sys.path.insert(0, str(ROOT / "lib"))
+import expresslink.channel as channel_module
+import expresslink.client as client_module
+from expresslink import CommandTimeout, Message, ModuleError, ProtocolError
+from expresslink import events as ev
+from expresslink.client import ExpressLinkClient
 
-import expresslink.channel as channel_module  # noqa: E402
-import expresslink.client as client_module  # noqa: E402
-from expresslink import CommandTimeout, Message, ModuleError, ProtocolError  # noqa: E402
-from expresslink import events as ev  # noqa: E402
-from expresslink.client import ExpressLinkClient  # noqa: E402
-
-from sim.clock import VirtualClock  # noqa: E402
-from sim.cloud.memory_broker import FakeBroker  # noqa: E402
-from sim.expresslink.module import ExpressLinkModule  # noqa: E402
-from sim.loop import SimEventLoop  # noqa: E402
-from sim.serial_link import SerialLink  # noqa: E402
+from sim.clock import VirtualClock
+from sim.cloud.memory_broker import FakeBroker
+from sim.expresslink.module import ExpressLinkModule
+from sim.loop import SimEventLoop
+from sim.serial_link import SerialLink
 
 THING = "badge-7"
 TICKS_PERIOD = 1 << 29

@@ -8,12 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.append(str(ROOT))
-
-from firmware.photo_format import FRAME_BYTES, blit_photo, decode_photo  # noqa: E402
-from sim.content import (  # noqa: E402
+from firmware.photo_format import FRAME_BYTES, blit_photo, decode_photo
+from sim.content import (
     ContentError,
     encode_photo,
     image_to_bits,
@@ -22,6 +18,8 @@ from sim.content import (  # noqa: E402
     preview_png,
     qr_payload,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DITHERS = ("floyd", "ordered", "none")
 

@@ -5,22 +5,16 @@ every duration a test measures are simulated time, the same on any machine.
 """
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "lib") not in sys.path:
-    sys.path.insert(0, str(ROOT / "lib"))
-
-from expresslink import CommandTimeout, Event, Message, ModuleError, ProtocolError  # noqa: E402
-from expresslink import channel as channel_module  # noqa: E402
-from expresslink import client as client_module  # noqa: E402
-from expresslink.channel import poll_interval_ms  # noqa: E402
-from expresslink.client import ExpressLinkClient  # noqa: E402
-from sim.clock import VirtualClock  # noqa: E402
-from sim.loop import SimEventLoop  # noqa: E402
+from expresslink import CommandTimeout, Event, Message, ModuleError, ProtocolError
+from expresslink import channel as channel_module
+from expresslink import client as client_module
+from expresslink.channel import poll_interval_ms
+from expresslink.client import ExpressLinkClient
+from sim.clock import VirtualClock
+from sim.loop import SimEventLoop
 
 TICKS_PERIOD = 1 << 29
 TICKS_START_MS = TICKS_PERIOD - 65_536   # supervisor.ticks_ms at a badge's power-up

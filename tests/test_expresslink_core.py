@@ -7,11 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "lib") not in sys.path:
-    sys.path.insert(0, str(ROOT / "lib"))
-
-from expresslink import (  # noqa: E402
+from expresslink import (
     Exchange,
     LineAssembler,
     ModuleError,
@@ -25,11 +21,11 @@ from expresslink import (  # noqa: E402
     parse_head,
     unescape,
 )
-from expresslink import events  # noqa: E402
-from expresslink.commands import MAX_COMMAND_BYTES, command_word  # noqa: E402
-from expresslink.escape import escaped_length  # noqa: E402
-from expresslink.exchange import ticks_diff  # noqa: E402
-from expresslink.messages import (  # noqa: E402
+from expresslink import events
+from expresslink.commands import MAX_COMMAND_BYTES, command_word
+from expresslink.escape import escaped_length
+from expresslink.exchange import ticks_diff
+from expresslink.messages import (
     Message,
     parse_conf,
     parse_connect,
@@ -39,7 +35,9 @@ from expresslink.messages import (  # noqa: E402
     parse_shadow_result,
     parse_time,
 )
-from expresslink.timeouts import timeout_for  # noqa: E402
+from expresslink.timeouts import timeout_for
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def exchange_result(reply_chunks, command=b"AT\n"):

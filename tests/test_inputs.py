@@ -3,20 +3,15 @@ parked on their event queues, and the EVENT line carrying messages to the badge.
 
 import asyncio
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.append(str(ROOT))
-
-from sim import cp_asyncio_core  # noqa: E402
-from sim import world as world_module  # noqa: E402
-from sim.clock import VirtualClock  # noqa: E402
-from sim.content.deliver import BadgeScript, deliver, sleep_until  # noqa: E402
-from sim.loop import SimEventLoop  # noqa: E402
-from sim.world import World  # noqa: E402
+from sim import cp_asyncio_core
+from sim import world as world_module
+from sim.clock import VirtualClock
+from sim.content.deliver import BadgeScript, deliver, sleep_until
+from sim.loop import SimEventLoop
+from sim.world import World
 
 THING = "badge-1"
 TICK_S = 1 / 1024  # CircuitPython's keypad counts its interval in these

@@ -3,26 +3,20 @@
 import base64
 import io
 import random
-import sys
 import zlib
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.append(str(ROOT))
-
-from firmware import photo_format  # noqa: E402
-from firmware.photo_format import (  # noqa: E402
+from firmware import photo_format
+from firmware.photo_format import (
     FRAME_BYTES,
     PhotoError,
     blit_photo,
     decode_photo,
     pixel_lit,
 )
-from sim.content.photo import encode_photo, photo_binary  # noqa: E402
+from sim.content.photo import encode_photo, photo_binary
 
 SENTINEL = bytes(range(256)) * 4
 

@@ -1,19 +1,12 @@
 """QR codes on the 128x64 screen: capacity, scale and level rules, and real decoding."""
 
-import sys
-from pathlib import Path
-
 import adafruit_miniqr
 import pytest
 import zxingcpp
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.append(str(ROOT))
-
-from firmware.content_limits import MAX_QR_TEXT_BYTES, check_qr_text  # noqa: E402
-from firmware.qr_layout import (  # noqa: E402
+from firmware.content_limits import MAX_QR_TEXT_BYTES, check_qr_text
+from firmware.qr_layout import (
     qr_capacity,
     qr_layout,
     qr_max_bytes,
