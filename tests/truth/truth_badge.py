@@ -13,23 +13,15 @@ asyncio polls without sleeping in WFI), and a busy RP2040 runs at about 0.23x re
 here, so the ten-minute test takes about 45 minutes per version, the others 2-8 each.
 """
 
-import sys
-from pathlib import Path
-
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
-for extra in (ROOT, ROOT / "tests"):
-    if str(extra) not in sys.path:
-        sys.path.append(str(extra))
-
-from sim.content.deliver import BadgeScript, deliver, sleep_until  # noqa: E402
-from sim.content.payloads import photo_payload  # noqa: E402
-from sim.deploy import write_settings_template  # noqa: E402
-from sim.engines.circuitpython.harness import CodeEndWatch  # noqa: E402
-from sim.engines.circuitpython.parts import MissingPart, find_parts  # noqa: E402
-from sim.engines.circuitpython.report import RunReport  # noqa: E402
+from sim.content.deliver import BadgeScript, deliver, sleep_until
+from sim.content.payloads import photo_payload
+from sim.deploy import write_settings_template
+from sim.engines.circuitpython.harness import CodeEndWatch
+from sim.engines.circuitpython.parts import MissingPart, find_parts
+from sim.engines.circuitpython.report import RunReport
 
 VERSIONS = ("9.2.1", "10.2.1")
 THING = "badge-1"
