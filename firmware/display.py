@@ -80,6 +80,11 @@ class DisplayController:
         now_ms = ticks_ms()
         screen = self._current(now_ms)
         display = self._display
+        shown = self.shown
+        if shown is not screen and shown is not None:
+            leave = getattr(shown, "leave", None)
+            if leave is not None:
+                leave()  # a screen seldom shown lets its widgets go meanwhile
         screen.update(state, now_ms)
         if display.root_group is not screen.group:
             display.root_group = screen.group

@@ -25,16 +25,26 @@ def _counts(state):
 
 
 class StatusScreen:
+    """Its text lines exist only while it is shown (``leave`` lets them go)."""
+
     name = "status"
     ticking = True  # uptime changes every second
 
     def __init__(self):
         self.group = displayio.Group()
-        self._lines = [text(0, i * CHAR_H + 2) for i in range(_LINES)]
-        for line in self._lines:
-            self.group.append(line)
+        self._lines = None
+
+    def leave(self):
+        if self._lines is not None:
+            for line in self._lines:
+                self.group.remove(line)
+            self._lines = None
 
     def update(self, state, now_ms):
+        if self._lines is None:
+            self._lines = [text(0, i * CHAR_H + 2) for i in range(_LINES)]
+            for line in self._lines:
+                self.group.append(line)
         values = (
             "v%s  up %s" % (VERSION, _uptime_text(state.uptime_s())),
             "sensor: " + state.sensor_status,
