@@ -22,9 +22,10 @@ sim: $(STAMP) mpy-cross node-deps
 test: $(STAMP) mosquitto mpy-cross node-deps
 	$(VENV)/bin/pytest
 
-# The badge firmware itself on the real CircuitPython (not part of `make test`).
+# The badge firmware itself on the real CircuitPython (not part of `make test`): each
+# version in its own process, side by side.
 truth: $(STAMP) mosquitto mpy-cross node-deps
-	$(VENV)/bin/pytest tests/truth/truth_badge.py
+	PYTEST=$(VENV)/bin/pytest tests/truth/run
 
 bench: $(STAMP) mpy-cross node-deps
 	$(PY) -m sim bench

@@ -11,7 +11,11 @@ at once with its traceback: the failure is the firmware's, named.
 Not part of ``make test``; slow: the running badge keeps the RP2040 busy (CircuitPython's
 asyncio polls without sleeping in WFI), and a busy RP2040 runs at about 0.23x real time
 here, so the ten-minute test takes about 45 minutes per version, the others 2-8 each.
+``make truth`` runs each version in its own process, side by side (``tests/truth/run``);
+``BADGE_TRUTH_CP="9.2.1"`` chooses the versions of one pytest run.
 """
+
+import os
 
 import pytest
 from PIL import Image
@@ -23,7 +27,7 @@ from sim.engines.circuitpython.harness import CodeEndWatch
 from sim.engines.circuitpython.parts import MissingPart, find_parts
 from sim.engines.circuitpython.report import RunReport
 
-VERSIONS = ("9.2.1", "10.2.1")
+VERSIONS = tuple(os.environ.get("BADGE_TRUTH_CP", "9.2.1 10.2.1").split())
 THING = "badge-1"
 QR_TEXT = "https://example.org/talks/42"
 NAME = "Ada Lovelace"
