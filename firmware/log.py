@@ -23,9 +23,11 @@ def uptime_s():
 def heap_free():
     """Bytes of heap free after a collection (``gc.mem_free()``, as the badge counts
     them), or None where the runtime has no such figure (CPython)."""
-    gc.collect()
     mem_free = getattr(gc, "mem_free", None)
-    return mem_free() if mem_free is not None else None
+    if mem_free is None:
+        return None     # and no collection: on CPython it would cost milliseconds for nothing
+    gc.collect()
+    return mem_free()
 
 
 def log(topic, message):
