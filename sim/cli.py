@@ -224,6 +224,12 @@ def _run(args):
     if report is not None:
         report.write(args.report, time.monotonic() - started)
         print("report: %s" % args.report)
+    return finish_run(args, badge, startup, items)
+
+
+def finish_run(args, badge, startup, items):
+    """The end of a run on either engine: start-up errors, what content was delivered,
+    the screenshot. Returns the exit code."""
     if badge.startup_error:
         print(badge.startup_error, file=sys.stderr)
         return 1

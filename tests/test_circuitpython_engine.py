@@ -15,7 +15,7 @@ import pytest
 
 from sim.engines.circuitpython import harness
 from sim.i2c_bus import I2CTarget, Nack
-from sim.engines.circuitpython.parts import MissingPart, UF2_URL, find_parts
+from sim.engines.circuitpython.parts import MissingPart, UF2_URL
 
 PROGRAM = Path(__file__).resolve().parent / "cp_programs" / "engine_check"
 VERSIONS = ("9.2.1", "10.2.1")
@@ -31,20 +31,6 @@ SCRIPT = [
     ("RuntimeError: planted", harness.reload, 0.2),
     ("check sht31d", harness.stop, 0.01),  # the run after the reload has its sensor back
 ]
-
-
-def _why_missing(version):
-    try:
-        find_parts(version)
-    except MissingPart as missing:
-        return str(missing)
-    from sim import mpy_cross
-
-    try:
-        mpy_cross.find_mpy_cross()
-    except mpy_cross.MpyCrossError as missing:
-        return str(missing)
-    return None
 
 
 def _drive(tmp_path_factory):
@@ -72,7 +58,7 @@ def _run(drive, version):
 
 @pytest.fixture(scope="module")
 def drive(tmp_path_factory):
-    missing = _why_missing(VERSIONS[-1])
+    missing = harness.why_missing(VERSIONS[-1])
     if missing:
         pytest.skip(missing)
     return _drive(tmp_path_factory)
@@ -84,7 +70,7 @@ _RUNS = {}
 @pytest.fixture(scope="module", params=VERSIONS)
 def check_run(request, drive):
     version = request.param
-    missing = _why_missing(version)
+    missing = harness.why_missing(version)
     if missing:
         pytest.skip(missing)
     if version not in _RUNS:
@@ -216,7 +202,7 @@ def test_label_frame_equals_the_cpython_engine(check_run, tmp_path):
 
 def test_the_same_run_gives_the_same_console_and_frames(drive):
     version = VERSIONS[-1]
-    missing = _why_missing(version)
+    missing = harness.why_missing(version)
     if missing:
         pytest.skip(missing)
     first = _RUNS.get(version) or _run(drive, version)
@@ -248,7 +234,7 @@ def test_statements_typed_at_the_repl(tmp_path):
     """The REPL helper issue 10 measures the heap with: a fresh 10.2.1 REPL has about
     163 KB free (../shared/rp2040/README.md: 162,976 bytes)."""
     version = VERSIONS[-1]
-    missing = _why_missing(version)
+    missing = harness.why_missing(version)
     if missing:
         pytest.skip(missing)
     (tmp_path / "code.py").write_text("print('hello')\n")

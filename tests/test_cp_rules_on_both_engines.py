@@ -12,25 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from sim.engines.circuitpython.harness import why_missing
+
 PROGRAM = Path(__file__).resolve().parent / "cp_programs" / "cp_rules"
 VERSIONS = ("9.2.1", "10.2.1")
 LIBRARIES = ("asyncio", "adafruit_ticks")
-
-
-def _why_missing(version):
-    from sim.engines.circuitpython.parts import MissingPart, find_parts
-
-    try:
-        find_parts(version)
-    except MissingPart as missing:
-        return str(missing)
-    from sim import mpy_cross
-
-    try:
-        mpy_cross.find_mpy_cross()
-    except mpy_cross.MpyCrossError as missing:
-        return str(missing)
-    return None
 
 
 def checks(lines):
@@ -59,7 +45,7 @@ def on_cpython(tmp_path, version):
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_cpython_engine_sees_what_circuitpython_does(tmp_path, version):
-    missing = _why_missing(version)
+    missing = why_missing(version)
     if missing:
         pytest.skip(missing)
     cpython = on_cpython(tmp_path, version)

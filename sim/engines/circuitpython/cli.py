@@ -107,29 +107,6 @@ def run_circuitpython(args):
     if report is not None:
         report.write(args.report, wall_s)
         print("report: %s" % args.report)
-    return _finish(args, badge, startup, items)
+    from sim.cli import finish_run
 
-
-def _finish(args, badge, startup, items):
-    if badge.startup_error:
-        print(badge.startup_error, file=sys.stderr)
-        return 1
-    if startup is not None:
-        for kind, size in startup.delivered:
-            print("delivered %s: %d bytes" % (kind, size))
-        if startup.error is not None:
-            print("start-up content: %s" % startup.error, file=sys.stderr)
-            return 1
-        if len(startup.delivered) < len(items):
-            print("start-up content: the run ended before everything was delivered; "
-                  "give it a longer --duration", file=sys.stderr)
-            return 1
-    if args.screenshot:
-        shot = Path(args.screenshot)
-        badge.screenshot(shot)
-        print("screenshot: %s (128x64)" % shot)
-        if args.scale > 1:
-            scaled = shot.with_name("%s-x%d%s" % (shot.stem, args.scale, shot.suffix))
-            badge.screenshot(scaled, scale=args.scale)
-            print("screenshot: %s (%dx%d)" % (scaled, 128 * args.scale, 64 * args.scale))
-    return 0
+    return finish_run(args, badge, startup, items)

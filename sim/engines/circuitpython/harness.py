@@ -13,6 +13,23 @@ from dataclasses import dataclass, field
 from sim.engines.circuitpython.badge import CircuitPythonBadge
 
 
+def why_missing(version):
+    """Why the engine cannot run ``version`` here (a missing UF2, Node package or
+    mpy-cross, with where to get it), or None when everything is there."""
+    from sim import mpy_cross
+    from sim.engines.circuitpython.parts import MissingPart, find_parts
+
+    try:
+        find_parts(version)
+    except MissingPart as missing:
+        return str(missing)
+    try:
+        mpy_cross.find_mpy_cross()
+    except mpy_cross.MpyCrossError as missing:
+        return str(missing)
+    return None
+
+
 @dataclass
 class ProgramRun:
     badge: CircuitPythonBadge
