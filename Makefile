@@ -73,7 +73,7 @@ $(MPY_CROSS): | $(STAMP)
 		PYTHON=$(abspath $(PY)) bash $(CIRCUITPYTHON_SRC)/build-mpy-cross.sh build >/dev/null; \
 	else \
 		echo "note: no CircuitPython source at $(CIRCUITPYTHON_SRC), so no mpy-cross: deploy needs one" \
-			"(set CIRCUITPYTHON_SRC=DIR, or CIRCUITPY_MPY_CROSS=/path/to/mpy-cross; see the README)"; \
+			"(set CIRCUITPYTHON_SRC=DIR, or CIRCUITPY_MPY_CROSS=/path/to/mpy-cross; see docs/hardware-and-settings.md)"; \
 	fi
 
 # The tests start a real mosquitto on a loopback port; install it if it is missing.

@@ -1,4 +1,4 @@
-"""``python -m sim bench``: the figures the README quotes, measured now.
+"""``python -m sim bench``: the figures docs/benchmarks.md quotes, measured now.
 
 Each figure is reported against its physical limit where one exists (I2C at 400 kHz,
 the SHT31-D's 15 ms conversion, UART at 115200 baud).

@@ -4,7 +4,8 @@ The checkout is deployed (``.mpy``, as ``python -m sim deploy`` does) with a pro
 its own in place of ``code.py`` (``tests/cp_programs/heap/code.py``): it imports each
 module the badge ships, dependencies first, and prints the heap each one keeps after
 ``gc.collect()``. The figure at steady state (everything running, every screen drawn)
-is the badge's own, from ``run --engine circuitpython --report``: see the README.
+is the badge's own, from ``run --engine circuitpython --report``: see
+docs/hardware-and-settings.md (Heap budget).
 """
 
 import shutil

@@ -1,6 +1,6 @@
 """Byte sequences shared by the chip tests, with their sources."""
 
-# The SSD1306 set-up adafruit_displayio_ssd1306 sends (circuitpython-notes.md): AE;
+# The SSD1306 set-up adafruit_displayio_ssd1306 3.0.6 sends (its init table): AE;
 # 20 00; 81 CF; A1; A6; C8; A8 3F; D5 80; D9 F1; DA 12; DB 40; 8D 14; AF; then 81 FF
 # (brightness 1.0). Each command sits behind control byte 0x80.
 DRIVER_INIT = [

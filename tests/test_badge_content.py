@@ -187,8 +187,8 @@ def test_qr_screen_is_centred_with_a_lit_quiet_zone(make_badge):
     badge, shots = run_with(make_badge, steps, 7)
     assert_golden("qr_url", shots["qr"])
     assert shots["codes"] == [(URL_TEXT, URL_TEXT.encode())]
-    # docs/formats.md: 28 bytes -> version 4 (33 modules), 1 px per module, so the
-    # lit square with its 4-module quiet zone is 41 px, centred on the panel.
+    # docs/screens-and-formats.md, QR codes: 28 bytes -> version 4 (33 modules), 1 px
+    # per module, so the lit square with its 4-module quiet zone is 41 px, centred.
     left, top, right, bottom = lit_box(shots["qr"])
     assert (right - left + 1, bottom - top + 1) == (41, 41)
     assert (left, top) == ((128 - 41) // 2, (64 - 41) // 2)

@@ -232,7 +232,7 @@ def test_missing_parts_are_named_with_where_to_get_them(tmp_path, monkeypatch):
 
 def test_statements_typed_at_the_repl(tmp_path):
     """The REPL helper issue 10 measures the heap with: a fresh 10.2.1 REPL has about
-    163 KB free (../shared/rp2040/README.md: 162,976 bytes)."""
+    163 KB free (162,976 bytes, measured at the emulated Pico's REPL)."""
     version = VERSIONS[-1]
     missing = harness.why_missing(version)
     if missing:

@@ -1,4 +1,4 @@
-"""Shadow documents (no I/O) against the examples and edge cases of shared/shadow.md."""
+"""Shadow documents (no I/O) against AWS's Device Shadow documentation: examples, edge cases."""
 
 import json
 
@@ -21,7 +21,7 @@ def rejected(call, *args):
 
 
 def build_section_2_example():
-    """The stored document of shadow.md section 2, built by seven updates."""
+    """A stored document with desired, reported, delta and metadata, built by seven updates."""
     store = ShadowStore()
     update(store, {"state": {"desired": {"name": "Bob", "qr": "x"}}}, T0)
     update(store, {"state": {"reported": {"name": "Bob", "qr": "x"}}}, T0 + 50)

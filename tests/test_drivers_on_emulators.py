@@ -46,7 +46,7 @@ def sensor(bus, clock, monkeypatch):
 
 def test_driver_init_sequence(bus, sensor):
     adafruit_sht31d.SHT31D(bus)
-    # circuitpython-notes.md: a probe (empty write), then 30 93 (break), 30 A2 (reset)
+    # adafruit_sht31d 2.3.31: a probe (empty write), then 30 93 (break), 30 A2 (reset)
     assert [(r.direction, r.data) for r in bus.records(0x44)] == [
         ("w", b""),
         ("w", b"\x30\x93"),

@@ -1,4 +1,4 @@
-"""The SHT31-D emulator against the datasheet (shared/chips.md part B): commands, timing, CRC."""
+"""The SHT31-D emulator against the datasheet (Sensirion SHT3x-DIS): commands, timing, CRC."""
 
 import errno
 import logging
@@ -37,7 +37,7 @@ def nacked(action, *args):
     return failure.value.errno
 
 
-# 25.0 degC -> 0x6666, CRC 0x93; 50 %RH -> 0x8000, CRC 0xA2 (chips.md B2 examples)
+# 25.0 degC -> 0x6666, CRC 0x93; 50 %RH -> 0x8000, CRC 0xA2 (datasheet formulas, CRC-8)
 RESULT_25C_50RH = bytes.fromhex("666693 8000a2")
 
 

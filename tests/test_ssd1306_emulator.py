@@ -1,4 +1,4 @@
-"""The SSD1306 emulator against the datasheet's byte sequences (shared/chips.md part A)."""
+"""The SSD1306 emulator against the datasheet's byte sequences (Solomon Systech SSD1306)."""
 
 import errno
 import logging
@@ -161,7 +161,7 @@ def test_unknown_opcodes_are_logged_no_ops(bus, oled, caplog):
     assert oled.unknown_commands == 2
 
 
-# -- from RAM to panel (D1 Tables 10-1..10-3, chips.md A4) ---------------------------------
+# -- from RAM to panel (datasheet Tables 10-1..10-3) ---------------------------------------
 
 
 def test_segment_remap_affects_only_later_writes(bus, oled):
@@ -329,7 +329,7 @@ def test_fault_knobs(bus, oled):
     assert bus.scan() == []
 
 
-# -- the driver's sequence (circuitpython-notes.md) and a full frame --------------------------
+# -- the driver's sequence (adafruit_displayio_ssd1306's init table) and a full frame -------
 
 
 

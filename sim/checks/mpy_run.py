@@ -10,7 +10,7 @@ import path the badge uses (the drive's root, then ``/lib``). Two checks:
   own VM and ends by printing ``PASS``.
 
 ``python -m sim.checks.mpy_run`` runs both and exits 1 on any failure;
-``python -m sim.checks.mpy_run tests/mpy/x.py ...`` runs only those scenarios
+``python -m sim.checks.mpy_run tests/mpy/content_scenario.py ...`` runs only those scenarios
 (``--root DIR`` for another tree than the repository).
 """
 

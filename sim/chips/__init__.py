@@ -1,4 +1,4 @@
-"""Emulated chips of the badge, written from their datasheets (see shared/chips.md)."""
+"""Emulated chips of the badge, written from their datasheets (SSD1306, SHT3x-DIS)."""
 
 from sim.chips.sht31d import SHT31D
 from sim.chips.ssd1306 import SSD1306

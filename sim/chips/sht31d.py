@@ -1,9 +1,9 @@
 """Emulated Sensirion SHT3x-DIS (SHT31-D) temperature and humidity sensor on I2C.
 
-Written from the SHT3x datasheet (digest: shared/chips.md, part B). Readings are set in
+Written from Sensirion's SHT3x-DIS datasheet. Readings are set in
 physical units (``temperature_c``, ``humidity_rh``) and encoded with the datasheet's
 inverse formulas. Time comes from the simulator's clock. Modelling choices where the
-datasheet is silent (chips.md "[inf]"):
+datasheet is silent:
 
 - Conversions take the datasheet's maximum durations (VDD >= 2.4 V): high 15 ms,
   medium 6 ms, low 4 ms. A measurement samples the set values when it is commanded

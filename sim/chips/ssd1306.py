@@ -1,7 +1,7 @@
 """Emulated SSD1306 128x64 OLED controller on I2C: command decoder, GDDRAM, panel image.
 
-Written from the SSD1306 datasheet (digest: shared/chips.md, part A). Modelling choices
-where the datasheet is silent (chips.md "[inf]"):
+Written from the SSD1306 datasheet (Solomon Systech). Modelling choices where the
+datasheet is silent:
 
 - A pending command argument survives control bytes and STOP (drivers send ``80 xx``
   per byte). Control bytes are decoded by their Co and D/C# bits alone.
@@ -14,9 +14,9 @@ where the datasheet is silent (chips.md "[inf]"):
 - Segment remap applies at write time (RAM is indexed by SEG); COM direction, start
   line, offset, multiplex, DA, inverse, A4/A5 apply when the panel is looked at.
 - The panel follows the usual 128x64 module: ``x = 127 - seg``, ``y = 63 - row`` with
-  the DA table of chips.md A4. A5 beats A7. Display off, or charge pump off without
-  ``external_vcc``, shows a dark panel. The ~100 ms switch-on ramp after AF is not
-  modelled.
+  the datasheet's COM pins table (DA, Table 10-3). A5 beats A7. Display off, or charge
+  pump off without ``external_vcc``, shows a dark panel. The ~100 ms switch-on ramp
+  after AF is not modelled.
 - Scrolling: setups and 2E/2F are recorded (``scroll_setup``, ``scrolling``) but the
   image is shown static, unscrolled.
 - GDDRAM starts as zeros and survives ``reset()`` (it is not in the reset list).

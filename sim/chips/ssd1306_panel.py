@@ -1,6 +1,6 @@
 """What a 128x64 SSD1306 module shows: GDDRAM through COM/SEG mapping to panel pixels.
 
-From the datasheet's Tables 10-1..10-3 as digested in shared/chips.md A4. With
+From the SSD1306 datasheet (Solomon Systech), Tables 10-1..10-3. With
 N = multiplex ratio, D = display offset, S = start line, COM output c shows
 
 - C0 (normal scan): ``r = (c + D) mod 64``; C8 (remapped): ``r = N - 1 - ((c - D) mod 64)``;

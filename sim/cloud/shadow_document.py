@@ -1,11 +1,11 @@
 """AWS IoT Device Shadow documents without I/O: validation, merge, metadata, delta, versions.
 
-Follows shared/shadow.md. ``ShadowStore`` holds every shadow of every thing; its
-``get``/``update``/``delete`` return the bodies of the ``.../accepted``, ``/delta`` and
-``/documents`` messages (without ``clientToken``, which the service adds) or raise
-``ShadowError(code, message)``. Time is passed in as whole epoch seconds.
+Follows the AWS IoT Device Shadow documentation. ``ShadowStore`` holds every shadow of
+every thing; its ``get``/``update``/``delete`` return the bodies of the ``.../accepted``,
+``/delta`` and ``/documents`` messages (without ``clientToken``, which the service adds)
+or raise ``ShadowError(code, message)``. Time is passed in as whole epoch seconds.
 
-Choices where the sources are silent ("[inf]" in shadow.md):
+Choices where AWS's Device Shadow documentation is silent:
 - a versioned update to a missing shadow must carry the tombstone's version, or 0;
 - an object that an update creates and that ends up empty (all nulls, or ``{}``) is not
   created; one that existed and lost its last child stays as ``{}``;
@@ -27,7 +27,7 @@ TOMBSTONE_S = 48 * 3600
 THING_NAME = re.compile(r"[a-zA-Z0-9:_-]{1,128}\Z")
 SHADOW_NAME = re.compile(r"[a-zA-Z0-9:_-]{1,64}\Z")
 
-# Error texts (shadow.md section 4).
+# Error texts (the Device Shadow documentation's error messages).
 INVALID_JSON = "Invalid JSON"
 MISSING_STATE = "Missing required node: state"
 STATE_NOT_OBJECT = "State node must be an object"

@@ -5,7 +5,7 @@ Both clouds answer through :class:`ShadowResponder`: the MQTT service
 (``memory_shadow.FakeShadowService``), so they share one shadow model
 (``shadow_document.ShadowStore``) and one set of answers.
 
-Choices where shared/shadow.md leaves things open ("[inf]"):
+Choices where AWS's Device Shadow documentation leaves things open:
 - a get/delete body that is not a JSON object is ignored (answered without token);
 - bad thing or shadow names get 400 with a "must match pattern" message;
 - ``.../rejected`` documents carry a timestamp except for 404 and 409, as AWS's do.
@@ -22,7 +22,7 @@ REQUEST_FILTERS = tuple("$aws/things/+/shadow/" + middle + operation
 
 
 def shadow_topic(thing, name=None):
-    """The topic prefix ``P`` of shadow.md: classic or named shadow of ``thing``."""
+    """The topic prefix of the classic or a named shadow of ``thing``."""
     prefix = "$aws/things/" + thing + "/shadow"
     return prefix if name is None else prefix + "/name/" + name
 

@@ -10,7 +10,7 @@ say comes from ``shadow_requests.ShadowResponder``.
 Time: with a simulator ``clock``, timestamps are ``epoch_s + clock.now()`` whole
 seconds (deterministic); without one, the wall clock.
 
-Choices where shared/shadow.md leaves things open ("[inf]"):
+Choices where AWS's Device Shadow documentation leaves things open:
 - requests beyond ``max_requests_per_s`` (20) per thing within one second get
   429 "Too Many Requests"; requests are answered one at a time as they arrive, so the
   10-requests-in-flight limit never comes into play;

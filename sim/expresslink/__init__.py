@@ -1,7 +1,7 @@
 """The emulated AWS IoT ExpressLink module, written from the specification.
 
-Its reference (files, knobs, the choices the specification leaves open): the README
-section "The emulated ExpressLink module".
+Its reference (files, knobs, the choices the specification leaves open):
+docs/expresslink-emulator.md.
 """
 
 from sim.expresslink.cloud import CloudError, CloudLink

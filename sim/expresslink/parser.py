@@ -4,7 +4,8 @@ Framing: bytes before ``AT`` (any case) are ignored; a command ends at LF or CR;
 formatted command (``AT`` included, EOL excluded) may be ``max_line_bytes`` long, a
 longer one is swallowed up to its EOL and then answered ``ERR1 OVERFLOW``.
 Parsing: ``AT+{word}[#]{space}[parameter]`` with the checks of specification 4.2, in
-the order they appear on the line (the README's "Choices the specification leaves open").
+the order they appear on the line (docs/expresslink-emulator.md, "Choices the
+specification leaves open").
 """
 
 from sim.expresslink.codes import (

@@ -8,9 +8,9 @@ start-up content use on :class:`sim.badge.VirtualBadge` (``on_loop``, ``at``, ``
 (:meth:`send_keys`, :meth:`soft_reload`) and the figures its report needs. Time is always
 the emulated RP2040's: a run of ``duration_s`` is that many emulated seconds.
 
-Pins (design.md): I2C0 SDA=GP4 SCL=GP5 (SSD1306 0x3C, SHT31-D 0x44); UART0 TX=GP0
-RX=GP1 to the module, EVENT=GP10 (in), WAKE=GP11 and RST=GP12 (out, active low);
-buttons GP13-15 to ground; LED GP25.
+Pins (docs/hardware-and-settings.md): I2C0 SDA=GP4 SCL=GP5 (SSD1306 0x3C, SHT31-D
+0x44); UART0 TX=GP0 RX=GP1 to the module, EVENT=GP10 (in), WAKE=GP11 and RST=GP12 (out,
+active low); buttons GP13-15 to ground; LED GP25.
 """
 
 import asyncio

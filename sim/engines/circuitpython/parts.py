@@ -54,7 +54,7 @@ def uf2_name(version):
 
 
 def rp2040_dir():
-    """The folder holding ``firmware/*.uf2`` and ``bootrom-b1.bin``."""
+    """The folder holding ``bootrom-b1.bin`` and, in its own ``firmware`` folder, the UF2s."""
     override = os.environ.get(RP2040_ENV)
     if override:
         return Path(override)

@@ -1,4 +1,4 @@
-// Run-time bridges for the documented gaps of rp2040js 1.4.1 (see ../shared/rp2040/README.md).
+// Run-time bridges for the documented gaps of rp2040js 1.4.1 (listed in sim/engines/circuitpython/README.md).
 // Each function patches one peripheral of an RP2040 instance; none edits the package.
 
 const ROM_TABLE_POINTER = 0x14; // 16-bit pointer to the ROM's function table
