@@ -28,16 +28,11 @@ settings = read_settings()
 
 
 def pin(attr):
-    """The board pin named by a setting, or the default pin if that name is unknown."""
-    name = getattr(settings, attr)
-    found = getattr(board, name, None)
-    if found is None:
-        from firmware.settings import default_of
+    """The board pin named by a pin setting (``pin_sda``...), or its default pin if the
+    board has no pin of that name."""
+    from firmware.settings import board_pin  # a local name: let_go can free the module
 
-        fallback = default_of(attr)
-        log("settings", "no pin board.%s; using %s" % (name, fallback))
-        found = getattr(board, fallback)
-    return found
+    return board_pin(board, attr, getattr(settings, attr), log)
 
 
 def build_display(i2c):

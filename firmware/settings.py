@@ -24,15 +24,17 @@ _INTEGERS = (
     ("BADGE_DIM_CONTRAST", "dim_contrast", 16, 0, 255),
     ("BADGE_SHIFT_EVERY_S", "shift_every_s", 60, 0, 3600),
 )
-_STRINGS = (
-    ("BADGE_PIN_SDA", "pin_sda", "GP4"),
+# The pin map, read by boot.py, code.py and the simulator: (key, attribute, default pin
+# name on the Pico). Names, not pins: only boot.py and code.py look them up in ``board``.
+PINS = (
+    ("BADGE_PIN_SDA", "pin_sda", "GP4"),  # I2C0: the OLED and the SHT31-D
     ("BADGE_PIN_SCL", "pin_scl", "GP5"),
-    ("BADGE_PIN_UART_TX", "pin_uart_tx", "GP0"),
+    ("BADGE_PIN_UART_TX", "pin_uart_tx", "GP0"),  # UART0 to the ExpressLink module
     ("BADGE_PIN_UART_RX", "pin_uart_rx", "GP1"),
-    ("BADGE_PIN_EVENT", "pin_event", "GP10"),
-    ("BADGE_PIN_WAKE", "pin_wake", "GP11"),
-    ("BADGE_PIN_RESET", "pin_reset", "GP12"),
-    ("BADGE_PIN_BUTTON_A", "pin_button_a", "GP13"),
+    ("BADGE_PIN_EVENT", "pin_event", "GP10"),  # from the module, active high
+    ("BADGE_PIN_WAKE", "pin_wake", "GP11"),  # to the module, active low
+    ("BADGE_PIN_RESET", "pin_reset", "GP12"),  # to the module, active low
+    ("BADGE_PIN_BUTTON_A", "pin_button_a", "GP13"),  # buttons to ground
     ("BADGE_PIN_BUTTON_B", "pin_button_b", "GP14"),
     ("BADGE_PIN_BUTTON_C", "pin_button_c", "GP15"),
     ("BADGE_PIN_LED", "pin_led", "GP25"),
@@ -74,14 +76,47 @@ def _read(getenv, key, log, example):
         return None
 
 
+def _pin_name(getenv, key, default, log):
+    """The pin name set for ``key``, or ``default`` (logged when the value is bad)."""
+    raw = _read(getenv, key, log, '"%s"' % default)
+    if raw is None:
+        return default
+    if not isinstance(raw, str) or not raw:
+        log("settings", "%s = %r is not valid: use a quoted name like \"%s\"; "
+            "using \"%s\"" % (key, raw, default, default))
+        return default
+    return raw
+
+
+def _pin_entry(attr):
+    for entry in PINS:
+        if entry[1] == attr:
+            return entry
+    raise KeyError(attr)
+
+
+def board_pin(board, attr, name, log):
+    """``board.<name>`` for the pin setting ``attr``; its default pin (logged) when the
+    board has no pin of that name, so a typo never stops the badge."""
+    found = getattr(board, name, None)
+    if found is None:
+        default = _pin_entry(attr)[2]
+        log("settings", "no pin board.%s; using %s" % (name, default))
+        found = getattr(board, default)
+    return found
+
+
+def read_pin(board, getenv, attr, log):
+    """One pin of the map straight from settings.toml (boot.py needs only button A)."""
+    key, _attr, default = _pin_entry(attr)
+    return board_pin(board, attr, _pin_name(getenv, key, default, log), log)
+
+
 def load_settings(getenv, log):
     """Read every key through ``getenv`` (``os.getenv`` on the badge)."""
     settings = Settings()
-    for _key, attr, default, _lo, _hi in _INTEGERS:
-        setattr(settings, attr, default)
-    for _key, attr, text in _STRINGS:
-        setattr(settings, attr, text)
     for key, attr, default, low, high in _INTEGERS:
+        setattr(settings, attr, default)
         raw = _read(getenv, key, log, default)
         if raw is None:
             continue
@@ -94,27 +129,9 @@ def load_settings(getenv, log):
                 "using %d" % (key, raw, low, high, default))
             continue
         setattr(settings, attr, value)
-    for key, attr, text in _STRINGS:
-        raw = _read(getenv, key, log, '"%s"' % text)
-        if raw is None:
-            continue
-        if not isinstance(raw, str) or not raw:
-            log("settings", "%s = %r is not valid: use a quoted name like \"%s\"; "
-                "using \"%s\"" % (key, raw, text, text))
-            continue
-        setattr(settings, attr, raw)
+    for key, attr, name in PINS:
+        setattr(settings, attr, _pin_name(getenv, key, name, log))
     for key, advice in _RETIRED:
         if _read(getenv, key, log, "nothing (delete the line)") is not None:
             log("settings", "%s is no longer used: %s" % (key, advice))
     return settings
-
-
-def default_of(attr):
-    """The default value of a setting attribute (for fallbacks in code.py)."""
-    for _key, name, default, _lo, _hi in _INTEGERS:
-        if name == attr:
-            return default
-    for _key, name, text in _STRINGS:
-        if name == attr:
-            return text
-    raise KeyError(attr)

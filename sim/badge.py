@@ -1,12 +1,13 @@
 """A virtual badge: the emulated parts wired as on the real board, plus its firmware run.
 
-Wiring (design.md): I2C0 SCL=GP5 SDA=GP4 with the SSD1306 (0x3C) and the SHT31-D
-(0x44); UART0 TX=GP0 RX=GP1 to the ExpressLink module, EVENT=GP10, WAKE=GP11,
-RST=GP12; buttons on GP13-GP15 to ground; LED on GP25.
+Wiring: the firmware's own pin map (``PINS`` in firmware/settings.py) at its defaults:
+I2C0 with the SSD1306 (0x3C) and the SHT31-D (0x44); UART0 to the ExpressLink module
+with its EVENT, WAKE and RST lines; buttons A, B, C to ground; the LED.
 """
 
 import asyncio
 import random
+import runpy
 from pathlib import Path
 
 from sim.chips.sht31d import SHT31D
@@ -21,10 +22,19 @@ from sim.world import World
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_THING = "badge-1"
-BUTTON_PINS = {"A": "GP13", "B": "GP14", "C": "GP15"}
-I2C_PINS = ("GP5", "GP4")  # (SCL, SDA)
-UART_PINS = ("GP0", "GP1")  # (TX, RX) as seen from the RP2040
-PIN_EVENT, PIN_WAKE, PIN_RESET, PIN_LED = "GP10", "GP11", "GP12", "GP25"
+
+
+def default_pins(repo=REPO_ROOT):
+    """``{attribute: pin name}`` of the firmware's pin map (``pin_sda``: "GP4"...), read
+    from its source: the simulator does not import the badge's ``firmware`` package."""
+    table = runpy.run_path(str(Path(repo) / "firmware" / "settings.py"))["PINS"]
+    return {attr: name for _key, attr, name in table}
+
+
+PINS = default_pins()
+BUTTON_PINS = {"A": PINS["pin_button_a"], "B": PINS["pin_button_b"], "C": PINS["pin_button_c"]}
+I2C_PINS = (PINS["pin_scl"], PINS["pin_sda"])  # the key of World.i2c_buses
+UART_PINS = (PINS["pin_uart_tx"], PINS["pin_uart_rx"])  # as seen from the RP2040
 
 
 class RoomClimate:
@@ -162,12 +172,12 @@ class VirtualBadge:
         module = ExpressLinkModule(self.clock, self.uart_link.device, MqttCloudLink(url),
                                    thing_name=self.thing)
         self.module = module
-        event_pin = self.world.pin(PIN_EVENT)
+        event_pin = self.world.pin(PINS["pin_event"])
         event_pin.source = lambda: module.event_pin
         module.event_pin_listeners.append(lambda _level: event_pin.changed())
-        self.world.pin(PIN_RESET).on_write = module.set_reset
-        self.world.pin(PIN_WAKE).on_write = module.set_wake
-        module.reset_level = self.world.pin(PIN_RESET).read()
+        self.world.pin(PINS["pin_reset"]).on_write = module.set_reset
+        self.world.pin(PINS["pin_wake"]).on_write = module.set_wake
+        module.reset_level = self.world.pin(PINS["pin_reset"]).read()
         module.start()
         self.runtime.on_end.insert(0, module.close)
         self.cloud_ready.set_result(url)

@@ -111,10 +111,6 @@ class _Patched:
                 setattr(obj, name, value)
 
 
-class SimulationEnded(Exception):
-    """Raised out of the badge's code when the requested duration has passed."""
-
-
 class SoftReload(BaseException):
     """Raised out of ``code.py``'s ``asyncio.run`` when the badge reloads (Ctrl-D,
     auto-reload, ``supervisor.reload()``); like CircuitPython's reload, no
@@ -604,6 +600,7 @@ class FirmwareRuntime:
             with contextlib.redirect_stdout(out):
                 self.world.phase = "boot"
                 self._run_file("boot.py")
+                self._purge_modules()  # boot.py has a VM of its own: code.py imports afresh
                 self.world.phase = "code"
                 while self._run_code():
                     pass
