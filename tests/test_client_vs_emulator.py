@@ -242,10 +242,10 @@ def test_wait_ready_through_boot_garbage_then_startup(fake):
         await rig.client.wait_ready()
         # The module is deaf for boot_time_s: the first answer cannot come earlier.
         assert clock.now() - started >= rig.module.boot_time_s
-        assert rig.client.in_step
+        assert rig.client.channel.in_step
         await rig.event(ev.STARTUP, timeout_ms=1000)
         assert await rig.client.poll_events() == []
-        return rig.client.counters()
+        return rig.client.channel.counters()
 
     counters = fake(scenario, boot=False,
                     knobs={"boot_garbage": b"\x00\xff\x00boot rom v2\r\n\xff"})
@@ -271,7 +271,7 @@ def test_conf_get_set_and_escaping_both_ways(fake):
             await client.conf_get("Passphrase")
         with pytest.raises(ModuleError) as unknown:
             await client.conf_get("THINGNAME")  # keys are case-sensitive
-        assert client.in_step  # an ERR reply leaves the link in step
+        assert client.channel.in_step  # an ERR reply leaves the link in step
         return readonly.value.code, writeonly.value.code, unknown.value.code
 
     assert fake(scenario) == (12, 13, 11)
@@ -395,7 +395,7 @@ def test_refused_connection_is_typed_with_hint_then_backoff(fake):
             await client.connect()
         with pytest.raises(ModuleError) as backoff:
             await client.connect()  # at once: inside the module's backoff window
-        assert client.in_step  # typed errors from the module: no resync needed
+        assert client.channel.in_step  # typed errors from the module: no resync needed
         rig.module.refuse_connections = False
         await asyncio.sleep(rig.module.connection.backoff_max_s)
         await client.connect()
@@ -427,12 +427,12 @@ def test_module_reset_mid_command_is_typed_then_resync_works(fake):
         with pytest.raises((CommandTimeout, ProtocolError)):
             await client.conf_get("ThingName")
         assert rig.clock.now() - started <= 6.0  # bounded by the command's timeout
-        assert not client.in_step
+        assert not client.channel.in_step
         assert rig.module.boots == 2
         assert await client.conf_get("ThingName") == THING  # resynchronised
         # The reboot's STARTUP stays queued for the application.
         await rig.event(ev.STARTUP, timeout_ms=100)
-        return client.counters()
+        return client.channel.counters()
 
     counters = fake(scenario)
     assert counters["resyncs"] >= 1 and counters["hard_resets"] == 0
@@ -445,7 +445,7 @@ def test_hung_module_is_recovered_with_the_reset_pin(fake):
         with pytest.raises(CommandTimeout):
             await client.conf_get("ThingName")
         value = await client.conf_get("ThingName")  # resync fails, RST pulse, resync
-        return value, rig.reset_pin.history, rig.module.boots, client.counters()
+        return value, rig.reset_pin.history, rig.module.boots, client.channel.counters()
 
     value, pin_history, boots, counters = fake(scenario)
     assert value == THING
@@ -493,7 +493,7 @@ def test_garbage_while_idle_is_drained(fake):
         rig.module.inject_garbage(b"\xff\x00noise\r\nOK 1 stray\r\npartial")
         await asyncio.sleep(0.01)
         assert await rig.client.conf_get("ThingName") == THING
-        return rig.client.counters()
+        return rig.client.channel.counters()
 
     counters = fake(scenario)
     assert counters["stray_bytes"] >= len(b"noiseOK 1 straypartial")
@@ -512,7 +512,7 @@ def test_garbage_inside_a_reply_is_a_protocol_error_then_the_late_reply_is_skipp
         # The late "OK 1 CONNECTED" must not be taken as the answer to a later command.
         status = await client.connection_status()
         await client.send(1, "after the noise")
-        return status.connected, client.counters()
+        return status.connected, client.channel.counters()
 
     connected, counters = fake(scenario)
     assert connected is True

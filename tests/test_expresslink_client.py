@@ -234,8 +234,8 @@ def test_first_command_syncs_then_conf_get():
     module = ScriptedModule(SYNC + [W(b"AT+CONF? ThingName\n"), R(b"OK badge-01\r\n")])
     client, value = run(module, lambda c: c.conf_get("ThingName"))
     assert value == "badge-01"
-    assert client.counters()["resyncs"] == 1
-    assert client.counters()["commands"] == 1
+    assert client.channel.counters()["resyncs"] == 1
+    assert client.channel.counters()["commands"] == 1
 
 
 def test_reply_split_across_reads_and_polls():
@@ -262,7 +262,7 @@ def test_reply_split_across_reads_and_polls():
 
     client, values = run(module, scenario)
     assert values == ("badge-01", "1.0")
-    assert client.stray_bytes == 0
+    assert client.channel.stray_bytes == 0
 
 
 def test_glitch_bytes_before_a_reply_are_ignored():
@@ -310,8 +310,8 @@ def test_module_error_keeps_the_link_in_step():
         await client.conf_set("Topic1", "badge/b1/telemetry")
 
     client, _ = run(module, scenario)
-    assert client.module_errors == 1
-    assert client.resyncs == 1
+    assert client.channel.module_errors == 1
+    assert client.channel.resyncs == 1
 
 
 def test_connect_success_and_failure_with_hint():
@@ -511,12 +511,12 @@ def test_garbage_line_then_resync():
     async def scenario(client):
         with pytest.raises(ProtocolError):
             await client.conf_get("ThingName")
-        assert not client.in_step
+        assert not client.channel.in_step
         return await client.conf_get("ThingName")
 
     client, value = run(module, scenario)
     assert value == "badge-01"
-    assert (client.protocol_errors, client.resyncs) == (1, 2)
+    assert (client.channel.protocol_errors, client.channel.resyncs) == (1, 2)
 
 
 def test_silence_times_out_then_resyncs_with_at():
@@ -542,7 +542,7 @@ def test_silence_times_out_then_resyncs_with_at():
     client, elapsed = run(module, scenario)
     # The 40 ms timeout, noticed at the client's next look at the UART (simulated time).
     assert 0.040 <= elapsed <= 0.050
-    assert (client.timeouts, client.resyncs) == (1, 2)
+    assert (client.channel.timeouts, client.channel.resyncs) == (1, 2)
 
 
 def test_late_reply_is_drained_not_taken_for_the_next_command():
@@ -567,7 +567,7 @@ def test_late_reply_is_drained_not_taken_for_the_next_command():
 
     client, value = run(module, scenario)
     assert value == "badge-01"
-    assert client.stray_bytes == len(b"OK 1 CONNECTED")  # EOLs are not counted
+    assert client.channel.stray_bytes == len(b"OK 1 CONNECTED")  # EOLs are not counted
 
 
 def test_late_reply_during_the_resync_is_detected_by_the_settle_window():
@@ -619,7 +619,7 @@ def test_late_replies_other_than_bare_ok_are_skipped_by_the_resync(late):
 
     client, status = run(module, scenario)
     assert (status.connected, status.onboarded, status.endpoint) == (False, False, "STAGING")
-    assert client.stray_lines == 1
+    assert client.channel.counters()["stray_lines"] == 1
 
 
 def test_noise_while_idle_is_drained_before_the_next_command():
@@ -641,7 +641,7 @@ def test_noise_while_idle_is_drained_before_the_next_command():
 
     client, values = run(module, scenario)
     assert values == ("b1", "1.0")
-    assert (client.stray_bytes, client.resyncs) == (5, 1)
+    assert (client.channel.stray_bytes, client.channel.resyncs) == (5, 1)
 
 
 def test_drain_without_reset_input_buffer():
@@ -698,7 +698,7 @@ def test_module_reset_mid_command_then_startup_event():
 
     client, event = run(module, scenario, event_pin=event_pin, pin_poll_ms=5)
     assert event == Event(2, 0, "STARTUP", "")
-    assert (client.timeouts, client.resyncs) == (1, 2)
+    assert (client.channel.timeouts, client.channel.resyncs) == (1, 2)
 
 
 def test_failed_resync_pulses_reset_and_waits_for_startup():
@@ -724,7 +724,7 @@ def test_failed_resync_pulses_reset_and_waits_for_startup():
         module, lambda c: c.conf_get("ThingName"), reset_pin=reset_pin, event_pin=event_pin
     )
     assert value == "badge-01"
-    assert client.hard_resets == 1
+    assert client.channel.counters()["hard_resets"] == 1
 
 
 def test_failed_resync_without_reset_pin_raises_and_retries_next_time():
@@ -733,7 +733,7 @@ def test_failed_resync_without_reset_pin_raises_and_retries_next_time():
     async def scenario(client):
         with pytest.raises(CommandTimeout):
             await client.conf_get("ThingName")
-        assert not client.in_step
+        assert not client.channel.in_step
         return await client.conf_get("ThingName")
 
     _, value = run(module, scenario)
@@ -750,7 +750,7 @@ def test_wait_ready_retries_at_while_the_module_boots():
         ]
     )
     client, _ = run(module, lambda c: c.wait_ready(timeout_ms=1000))
-    assert client.in_step
+    assert client.channel.in_step
 
 
 def test_wait_ready_gives_up():
@@ -799,7 +799,7 @@ def test_cancelled_command_leaves_the_link_to_resync():
 
     client, module_time = run(module, scenario)
     assert module_time.year == 2024
-    assert client.resyncs == 2
+    assert client.channel.resyncs == 2
 
 
 def test_overlong_reply_line_is_a_protocol_error():
@@ -852,7 +852,7 @@ def test_nine_kilobyte_message_in_many_reads():
 def test_hard_reset_needs_a_reset_pin():
     async def scenario(client):
         with pytest.raises(ValueError):
-            await client.hard_reset()
+            await client.channel.hard_reset()
 
     run(ScriptedModule([]), scenario)
 
@@ -972,8 +972,8 @@ def test_hard_reset_on_request():
         [P("reset", True), P("reset", False), P("reset", True), W(b"AT\n"), R(b"OK\r\n")]
     )
     reset_pin = module.pin("reset")
-    client, _ = run(module, lambda c: c.hard_reset(), reset_pin=reset_pin)
-    assert client.in_step and client.hard_resets == 1
+    client, _ = run(module, lambda c: c.channel.hard_reset(), reset_pin=reset_pin)
+    assert client.channel.in_step and client.channel.counters()["hard_resets"] == 1
 
 
 def test_poll_interval_pacing():
@@ -992,7 +992,7 @@ def test_round_trip_overhead_is_small():
     module = ScriptedModule(SYNC + [W(b"AT\n"), D(wire_s * 1000), R(b"OK\r\n")] * count)
 
     async def scenario(client):
-        await client.resync()
+        await client.channel.resync()
         round_trips = []
         for _ in range(count):
             started = now_s()

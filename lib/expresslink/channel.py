@@ -2,21 +2,22 @@
 
 import asyncio
 
-from adafruit_ticks import ticks_add, ticks_diff, ticks_ms
+from adafruit_ticks import ticks_diff, ticks_ms
 from micropython import const
 
 from expresslink.commands import PING, command_word, encode_text
 from expresslink.errors import CommandTimeout, ModuleError, ProtocolError
 from expresslink.exchange import Exchange
 from expresslink.lines import LINE_CAPACITY
-from expresslink.timeouts import timeout_for
+from expresslink.resync import (
+    BOOT, IN_STEP, LISTEN, PAUSE, PULSE, READY, RESET_HIGH, RESET_LOW, RESYNC, SEND_PING,
+    WATCH_EVENT, Resync,
+)
+from expresslink.timeouts import RESTART_MS, timeout_for
 
 _READ_CHUNK = const(512)  # most bytes taken from the UART per read() call
 _FAST_POLL_WINDOW_MS = const(16)  # poll every 1 ms while the last byte is this fresh
 _SLOW_POLL_MAX_MS = const(50)  # longest pause between polls while a reply is due
-_PING_ATTEMPTS = const(3)  # AT tries in one resync before a hardware reset
-_PIN_WAIT_STEP_MS = const(10)  # EVENT pin check interval while waiting for STARTUP
-_PING_RETRY_MS = const(100)  # pause between AT tries while the module boots
 _DRAIN_LIMIT = const(65536)  # most stray bytes discarded in one drain
 # busio.UART.write returns once everything but the last 32 bytes (the RP2040's
 # transmit FIFO) is on the wire, holding the whole loop meanwhile. Longer lines go
@@ -60,10 +61,9 @@ class CommandChannel:
     (output, active low; held low so the module stays awake). Times are in ms.
 
     After a timeout, a protocol error or a cancelled command the channel is out of
-    step; the next command first resynchronises: drain, ``AT``, wait for a bare ``OK``,
-    then ``settle_ms`` of silence (a second ``OK`` means the first one was a late reply:
-    try again). After ``_PING_ATTEMPTS`` failures it pulses RST, when there is one, and
-    waits for the module to start. The channel starts out of step.
+    step; the next command first resynchronises as ``resync`` (a Resync) decides:
+    drain, ``AT``, a bare ``OK``, ``settle_ms`` of silence, an RST pulse after
+    ``attempts`` failed tries. The channel starts out of step.
     """
 
     def __init__(
@@ -74,31 +74,24 @@ class CommandChannel:
         reset_pin=None,
         wake_pin=None,
         line_capacity=LINE_CAPACITY,
-        ping_timeout_ms=1000,
-        settle_ms=20,
-        startup_timeout_ms=10000,
-        reset_pulse_ms=20,
+        **timings
     ):
         self._uart = uart
         self._event_pin = event_pin
         self._reset_pin = reset_pin
         self._exchange = Exchange(line_capacity)
+        self._resync = Resync(self._exchange.assembler, event_line=event_pin is not None,
+                                  reset_line=reset_pin is not None, **timings)
         self._lock = asyncio.Lock()
         self._in_step = False
         self._got_bytes = False
-        self.ping_timeout_ms = ping_timeout_ms
-        self.settle_ms = settle_ms
-        self.startup_timeout_ms = startup_timeout_ms
-        self.reset_pulse_ms = reset_pulse_ms
         # Diagnostics counters.
         self.commands = 0
         self.timeouts = 0
         self.module_errors = 0
         self.protocol_errors = 0
         self.resyncs = 0
-        self.hard_resets = 0
         self.stray_bytes = 0
-        self.stray_lines = 0
         if reset_pin is not None:
             reset_pin.value = True  # released: module running
         if wake_pin is not None:
@@ -111,15 +104,16 @@ class CommandChannel:
 
     def counters(self):
         """Diagnostics as a dict of ints."""
+        plan = self._resync
         return {
             "commands": self.commands,
             "timeouts": self.timeouts,
             "module_errors": self.module_errors,
             "protocol_errors": self.protocol_errors,
             "resyncs": self.resyncs,
-            "hard_resets": self.hard_resets,
+            "hard_resets": plan.hard_resets,
             "stray_bytes": self.stray_bytes,
-            "stray_lines": self.stray_lines,
+            "stray_lines": plan.stray_lines,
         }
 
     async def command(self, text, timeout_ms=None):
@@ -136,39 +130,40 @@ class CommandChannel:
             timeout_ms = timeout_for(command_word(line))
         async with self._lock:
             if not self._in_step:
-                await self._resync_locked()
+                await self._recover(RESYNC)
             return await self._exchange_locked(line, timeout_ms)
+
+    async def restart(self, line):
+        """Send a command after which the module restarts (``RESET``), then wait until it
+        answers ``AT`` again (its STARTUP event stays queued)."""
+        async with self._lock:
+            if not self._in_step:
+                await self._recover(RESYNC)
+            await self._exchange_locked(line, RESTART_MS)
+            await self._recover(BOOT)
 
     async def ping(self, timeout_ms=None):
         """``AT`` -> ``OK``: the module's parser is alive."""
-        await self.execute(PING, timeout_ms or self.ping_timeout_ms)
+        await self.execute(PING, timeout_ms or self._resync.ping_timeout_ms)
 
     async def resync(self):
         """Resynchronise now (drain, AT, OK, silence); RST pulse if that fails."""
         async with self._lock:
-            await self._resync_locked()
+            await self._recover(RESYNC)
 
     async def wait_ready(self, timeout_ms=15000):
         """Retry ``AT`` until the module answers (after power-up). A module still silent
         after ``timeout_ms`` is hung: with a reset pin it gets one RST pulse and another
         chance. CommandTimeout if it never answers."""
         async with self._lock:
-            if await self._ping_until_locked(ticks_add(ticks_ms(), timeout_ms)):
-                return
-            if self._reset_pin is not None:
-                await self._hard_reset_locked()
-                if self._in_step:
-                    return
-            raise CommandTimeout("module not ready after %d ms" % timeout_ms)
+            await self._recover(READY, timeout_ms)
 
     async def hard_reset(self):
         """Pulse RST low and wait until the module answers again (needs ``reset_pin``)."""
         if self._reset_pin is None:
             raise ValueError("no reset pin")
         async with self._lock:
-            await self._hard_reset_locked()
-            if not self._in_step:
-                raise CommandTimeout("module silent after reset")
+            await self._recover(PULSE)
 
     # -- internals; the *_locked methods run with the lock held --
 
@@ -257,106 +252,45 @@ class CommandChannel:
             self._in_step = False
             raise
 
-    async def _try_ping_locked(self):
-        """One resync attempt: drain, AT, bare OK, then silence. True when in step."""
+    async def _recover(self, plan, timeout_ms=0):
+        """Carry out the resync ``plan``'s actions; CommandTimeout when the module stays silent."""
+        resync = self._resync
+        pin = self._event_pin
+        self._in_step = False
+        if plan == RESYNC:
+            self.resyncs += 1
+        resync.start(ticks_ms(), plan, timeout_ms)
+        while True:
+            action = resync.next_action(ticks_ms())
+            if action == SEND_PING:
+                self._drain()
+                self._uart.write(PING)
+            elif action == LISTEN:
+                await self._listen(resync.wake_ms)
+            elif action == RESET_LOW or action == RESET_HIGH:
+                self._reset_pin.value = action == RESET_HIGH
+            elif action == WATCH_EVENT and pin.value:
+                resync.startup_seen()
+            elif action == PAUSE or action == WATCH_EVENT:
+                await sleep_ms(max(0, ticks_diff(resync.wake_ms, ticks_ms())))
+            elif action == IN_STEP:
+                self._in_step = True
+                return
+            else:
+                raise CommandTimeout("module not ready: does not answer AT")
+
+    async def _listen(self, wake_ms):
+        """Poll the UART until bytes arrive (given to the resync) or tick ``wake_ms``."""
         uart = self._uart
-        assembler = self._exchange.assembler
-        self._drain()
-        assembler.clear()
-        assembler.drop_glitches = True
-        uart.write(PING)
-        sent = ticks_ms()
-        deadline = ticks_add(sent, self.ping_timeout_ms)
+        started = ticks_ms()
         while True:
             waiting = uart.in_waiting
-            if waiting:
-                data = uart.read(min(waiting, _READ_CHUNK))
-                if data:
-                    assembler.receive(data)
-            ok = False
-            while True:
-                try:
-                    line = assembler.next_line()
-                except ProtocolError:
-                    self.stray_lines += 1
-                    continue
-                if line is None:
-                    break
-                if line == b"OK":
-                    ok = True
-                    break
-                if line:
-                    self.stray_lines += 1  # a late reply or garbage
-            if ok:
-                break
+            data = uart.read(min(waiting, _READ_CHUNK)) if waiting else None
+            if data:
+                self._resync.receive(data)
+                return
             now = ticks_ms()
-            if ticks_diff(now, deadline) >= 0:
-                return False
-            await sleep_ms(poll_interval_ms(ticks_diff(now, sent)))
-        return await self._settle_locked()
-
-    async def _settle_locked(self):
-        """After the resync ``OK``: nothing more may follow it, now or within ``settle_ms``."""
-        uart = self._uart
-        assembler = self._exchange.assembler
-        while True:
-            try:
-                line = assembler.next_line()
-            except ProtocolError:
-                line = b"?"
-            if line is None:
-                break
-            if not line:
-                continue  # a stray EOL
-            self.stray_lines += 1
-            assembler.clear()
-            return False
-        extra = assembler.pending()
-        assembler.clear()
-        if extra:
-            return False
-        await sleep_ms(self.settle_ms)
-        return not uart.in_waiting
-
-    async def _ping_until_locked(self, deadline):
-        while True:
-            if await self._try_ping_locked():
-                self._in_step = True
-                return True
-            if ticks_diff(ticks_ms(), deadline) >= 0:
-                return False
-            await sleep_ms(_PING_RETRY_MS)
-
-    async def _resync_locked(self):
-        self.resyncs += 1
-        self._in_step = False
-        for _ in range(_PING_ATTEMPTS):
-            if await self._try_ping_locked():
-                self._in_step = True
+            left = ticks_diff(wake_ms, now)
+            if left <= 0:
                 return
-        if self._reset_pin is not None:
-            await self._hard_reset_locked()
-            if self._in_step:
-                return
-        raise CommandTimeout("module does not answer AT")
-
-    async def _hard_reset_locked(self):
-        self.hard_resets += 1
-        self._in_step = False
-        self._exchange.abort()
-        self._reset_pin.value = False
-        await sleep_ms(self.reset_pulse_ms)
-        self._reset_pin.value = True
-        await self._await_startup_locked()
-
-    async def _await_startup_locked(self):
-        """After a reset: wait for the EVENT pin (STARTUP queued), then for ``AT`` -> ``OK``.
-
-        STARTUP stays in the module's queue for the application's ``next_event``.
-        """
-        deadline = ticks_add(ticks_ms(), self.startup_timeout_ms)
-        pin = self._event_pin
-        if pin is not None:
-            while not pin.value and ticks_diff(ticks_ms(), deadline) < 0:
-                await sleep_ms(_PIN_WAIT_STEP_MS)
-        await self._ping_until_locked(deadline)
+            await sleep_ms(min(left, poll_interval_ms(ticks_diff(now, started))))

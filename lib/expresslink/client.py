@@ -5,7 +5,7 @@ from micropython import const
 
 from expresslink.channel import CommandChannel, sleep_ms
 from expresslink.commands import encode
-from expresslink.errors import CommandTimeout, ProtocolError
+from expresslink.errors import ProtocolError
 from expresslink.events import parse_event
 from expresslink.messages import (
     parse_conf,
@@ -16,7 +16,7 @@ from expresslink.messages import (
     parse_shadow_result,
     parse_time,
 )
-from expresslink.timeouts import CONNECT_MS, RESTART_MS
+from expresslink.timeouts import CONNECT_MS
 
 _MAX_KEY_LENGTH = const(16)  # configuration keys: 1..16 alphanumeric characters
 
@@ -41,15 +41,23 @@ def _shadow(index, parameter):
     return encode("SHADOW", index, parameter)
 
 
-class ExpressLinkClient(CommandChannel):
-    """The badge's handle on its ExpressLink module (see CommandChannel for the link).
+class ExpressLinkClient:
+    """A handle on one ExpressLink module: its commands as methods, its replies parsed.
 
-    ``pin_poll_ms``: EVENT pin check interval while waiting for an event (4/s by
-    default); ``event_poll_ms``: ``EVENT?`` interval when there is no EVENT pin.
+    ``uart``, ``event_pin`` and the other ``options`` build the ``channel`` (a
+    CommandChannel: the link, resync, reset; its counters). ``pin_poll_ms``: EVENT pin
+    check interval while waiting for an event (4/s by default); ``event_poll_ms``:
+    ``EVENT?`` interval when there is no EVENT pin.
     """
 
-    def __init__(self, uart, *, pin_poll_ms=250, event_poll_ms=1000, **options):
-        super().__init__(uart, **options)
+    def __init__(self, uart, *, event_pin=None, pin_poll_ms=250, event_poll_ms=1000,
+                 **options):
+        self.channel = channel = CommandChannel(uart, event_pin=event_pin, **options)
+        self.execute = channel.execute
+        self.command = channel.command
+        self.wait_ready = channel.wait_ready
+        self.ping = channel.ping
+        self._event_pin = event_pin
         self.pin_poll_ms = pin_poll_ms
         self.event_poll_ms = event_poll_ms
         self._undelivered = []  # events taken from the module, not yet returned
@@ -187,21 +195,11 @@ class ExpressLinkClient(CommandChannel):
 
     async def reset(self):
         """``RESET``, then wait until the module answers again (STARTUP stays queued)."""
-        await self._restart(encode("RESET"))
+        await self.channel.restart(encode("RESET"))
 
     async def factory_reset(self):
         """``FACTORY_RESET``, then wait until the module answers again."""
-        await self._restart(encode("FACTORY_RESET"))
-
-    async def _restart(self, line):
-        async with self._lock:
-            if not self._in_step:
-                await self._resync_locked()
-            await self._exchange_locked(line, RESTART_MS)
-            self._in_step = False
-            await self._await_startup_locked()
-            if not self._in_step:
-                raise CommandTimeout("module silent after %r" % line)
+        await self.channel.restart(encode("FACTORY_RESET"))
 
     # -- device shadow (index None = unnamed shadow, n = key Shadow{n}) --
 
