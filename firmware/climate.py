@@ -7,8 +7,6 @@ starts it (break, then soft reset) and measured in steps: send the single-shot c
 ``await`` the conversion time, then read the 6-byte result.
 """
 
-import asyncio
-
 from micropython import const
 
 from adafruit_ticks import ticks_ms
@@ -49,10 +47,6 @@ def decode_measurement(buf):
     raw_t = (buf[0] << 8) | buf[1]
     raw_rh = (buf[3] << 8) | buf[4]
     return -45 + 175 * raw_t / 65535, 100 * raw_rh / 65535
-
-
-async def _sleep(seconds):
-    await asyncio.sleep(seconds)
 
 
 class ClimateSampler:
@@ -137,4 +131,4 @@ class ClimateSampler:
     async def run(self):
         while True:
             wait_s = await self.sample_once()
-            await _sleep(wait_s)
+            await sleep_ms(wait_s * 1000)

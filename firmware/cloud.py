@@ -9,7 +9,13 @@ meanwhile.
 
 import asyncio
 
-from expresslink.errors import CommandTimeout, ExpressLinkError, LineTooLong, ModuleError
+from expresslink.errors import (
+    CommandTimeout,
+    ExpressLinkError,
+    LineTooLong,
+    ModuleError,
+    StateError,
+)
 from expresslink.events import (
     CONLOST,
     MSG,
@@ -21,6 +27,7 @@ from expresslink.events import (
     SUBNACK,
 )
 
+from firmware.tasks import sleep_ms
 from firmware.telemetry import telemetry_json
 
 # Topic index -> suffix of badge/<thing>/<suffix>. Index 1 is published, the rest
@@ -47,10 +54,6 @@ _NOTICE_S = 4  # a refused message is noticed on the screen this long
 
 class SessionEnded(Exception):
     """The module lost its connection or restarted: set everything up again."""
-
-
-async def _sleep(seconds):
-    await asyncio.sleep(seconds)
 
 
 class CloudSession:
@@ -101,13 +104,15 @@ class CloudSession:
                 self._set_link("offline")
                 if error.hint_code == _HINT_MODULE_BACKOFF:
                     self._log("cloud", "%s; retrying in %d s" % (error, _MODULE_BACKOFF_RETRY_S))
-                    await _sleep(_MODULE_BACKOFF_RETRY_S)
+                    await sleep_ms(_MODULE_BACKOFF_RETRY_S * 1000)
                     continue
                 self._log("cloud", "%s; retrying in %d s" % (error, self._backoff_s))
+            except StateError:
+                raise  # our own bug, not the link's: the supervisor logs its traceback
             except ExpressLinkError as error:
                 self._log("cloud", "%s; retrying in %d s" % (error, self._backoff_s))
                 self._set_link("offline")
-            await _sleep(self._backoff_s)
+            await sleep_ms(self._backoff_s * 1000)
             self._backoff_s = min(self._backoff_s * 2, _MAX_BACKOFF_S)
 
     async def _session(self):
@@ -146,7 +151,7 @@ class CloudSession:
             if await self._handle_events():
                 # New content: let the display task draw it before the shadow report
                 # keeps the UART (and, while its bytes go out, the loop) busy.
-                await _sleep(0)
+                await sleep_ms(0)
             if self._shadow is not None:
                 await self._shadow.sync(client)
             if len(self._outbox):

@@ -9,16 +9,14 @@ from traceback import print_exception as _print_exception
 _MAX_BACKOFF_S = 30
 
 
-async def _sleep(seconds):
-    await asyncio.sleep(seconds)
-
-
 async def sleep_ms(ms):
-    """Let the loop run for ``ms`` whole milliseconds.
+    """Let the loop run for ``ms`` whole milliseconds (0: one turn); the firmware's one
+    sleep (``asyncio.sleep`` itself is never awaited there).
 
     CircuitPython's asyncio turns ``sleep(seconds)`` into ``sleep_ms(int(seconds *
     1000))`` with single-precision floats that lose 2 bits on 9.x-10.1.x: 0.016 s
     sleeps 15 ms and 0.001 s 0 ms. Its ``sleep_ms`` takes the integer as it is.
+    CPython's asyncio (the firmware's modules in a plain test) has no ``sleep_ms``.
     """
     sleep = getattr(asyncio, "sleep_ms", None)
     if sleep is None:  # CPython's asyncio, outside the simulator
@@ -50,5 +48,5 @@ async def supervise(name, make_coroutine, log, crashes=None):
             _print_traceback(error)
             if crashes is not None:
                 crashes[name] = crashes.get(name, 0) + 1
-        await _sleep(backoff_s)
+        await sleep_ms(backoff_s * 1000)
         backoff_s = min(backoff_s * 2, _MAX_BACKOFF_S)
