@@ -1,9 +1,8 @@
 """Buttons: A shows the previous screen, B the next; C is reserved for actions."""
 
-# Key numbers, in the order code.py passes the pins to keypad.Keys.
+# Key numbers, in the order code.py passes the pins to keypad.Keys (C is 2).
 BUTTON_A = 0
 BUTTON_B = 1
-BUTTON_C = 2
 
 
 def handle_press(state, key_number):

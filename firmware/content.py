@@ -7,9 +7,8 @@ content stays. Accepted content is stored on the drive and the badge switches to
 screen. Nothing here touches the display: the photo goes to ``show_photo(raster)``
 (1024 bytes of PBM raster), and the screens redraw when a ``*_rev`` counter moves.
 
-``firmware.photo_format`` (checks, CRC-32, also used by the drive's records) is
-imported only while content arrives or is restored, and let go afterwards: about 5 KB
-of heap the badge needs only then.
+``firmware.photo_format`` (the photo's checks) is imported only while content arrives
+or is restored, and let go afterwards: about 5 KB of heap the badge needs only then.
 """
 
 from firmware import VERSION, let_go

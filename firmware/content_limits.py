@@ -22,8 +22,6 @@ QR_QUIET_ZONE_MODULES = const(4)
 QR_MAX_VERSION = const(9)
 MAX_QR_TEXT_BYTES = const(230)
 
-FONT_CELL_WIDTH_PX = const(6)
-FONT_CELL_HEIGHT_PX = const(12)
 NAME_LARGE_MAX_CHARS = const(10)  # scale 2: 128 // 12
 MAX_NAME_CHARS = const(21)  # scale 1: 128 // 6
 MAX_NAME_BYTES = const(84)  # MAX_NAME_CHARS code points of up to 4 UTF-8 bytes

@@ -21,7 +21,6 @@ reaches the screen.
 """
 
 import binascii
-from array import array
 
 from micropython import const
 
@@ -96,64 +95,6 @@ def _check_base64(data):
             "photo: base64 length %d is not a whole number of 4-character groups"
             " (truncated or badly padded)" % (digits + pads)
         )
-
-
-# -- CRC-32 ---------------------------------------------------------------------
-
-_CRC_TABLE_HI = None
-_CRC_TABLE_LO = None
-
-
-def _crc_tables():
-    """Reflected CRC-32 table (polynomial 0xEDB88320) as two 16-bit halves, built once.
-
-    Halves keep every value a small int on the badge, so the loop allocates nothing.
-    """
-    global _CRC_TABLE_HI, _CRC_TABLE_LO
-    if _CRC_TABLE_HI is None:
-        hi_table = array("H", bytes(512))
-        lo_table = array("H", bytes(512))
-        for n in range(256):
-            hi = 0
-            lo = n
-            for _ in range(8):
-                carry = lo & 1
-                lo = (lo >> 1) | ((hi & 1) << 15)
-                hi >>= 1
-                if carry:
-                    hi ^= 0xEDB8
-                    lo ^= 0x8320
-            hi_table[n] = hi
-            lo_table[n] = lo
-        _CRC_TABLE_HI = hi_table
-        _CRC_TABLE_LO = lo_table
-    return _CRC_TABLE_HI, _CRC_TABLE_LO
-
-
-def crc32_table(data, start=0, end=None):
-    """CRC-32 of ``data[start:end]`` computed in Python; the same value as zlib.crc32."""
-    hi_table, lo_table = _crc_tables()
-    if end is None:
-        end = len(data)
-    hi = 0xFFFF
-    lo = 0xFFFF
-    for i in range(start, end):
-        index = (lo ^ data[i]) & 0xFF
-        lo = (((hi & 0xFF) << 8) | (lo >> 8)) ^ lo_table[index]
-        hi = (hi >> 8) ^ hi_table[index]
-    return ((hi ^ 0xFFFF) << 16) | (lo ^ 0xFFFF)
-
-
-_native_crc32 = getattr(binascii, "crc32", None)
-
-
-def crc32(data, start=0, end=None):
-    """CRC-32 of ``data[start:end]``: binascii.crc32 when the firmware has it."""
-    if end is None:
-        end = len(data)
-    if _native_crc32 is not None:
-        return _native_crc32(memoryview(data)[start:end]) & 0xFFFFFFFF
-    return crc32_table(data, start, end)
 
 
 # -- PBM header -------------------------------------------------------------------
@@ -237,7 +178,8 @@ def check_photo(binary):
         | (binary[crc_at + 2] << 8)
         | binary[crc_at + 3]
     )
-    computed = crc32(binary, 0, crc_at)
+    # binascii.crc32 is built into CircuitPython 9.x and 10.x on the Pico (as zlib.crc32).
+    computed = binascii.crc32(memoryview(binary)[:crc_at])
     if stored != computed:
         raise PhotoError(
             "photo: CRC mismatch (stored %08X, computed %08X): corrupted in transit"

@@ -23,6 +23,7 @@ may write the drive instead) is reported once; the content then lives in RAM onl
 import errno
 import os
 import sys
+from binascii import crc32  # built in on the badge
 
 from micropython import const
 
@@ -48,8 +49,6 @@ def _errno(error):
 
 def pack_record(data):
     """The record bytes for ``data`` (bytes-like, at most MAX_RECORD_DATA bytes)."""
-    from firmware.photo_format import crc32  # only when content arrives (see let_go)
-
     size = len(data)
     if size > MAX_RECORD_DATA:
         raise ValueError("record data is %d bytes, at most %d" % (size, MAX_RECORD_DATA))
@@ -59,7 +58,7 @@ def pack_record(data):
     record[5] = size >> 8
     record[6] = size & 0xFF
     record[_HEADER_BYTES:_HEADER_BYTES + size] = data
-    crc = crc32(record, 0, _HEADER_BYTES + size)
+    crc = crc32(memoryview(record)[:_HEADER_BYTES + size])
     at = _HEADER_BYTES + size
     record[at] = (crc >> 24) & 0xFF
     record[at + 1] = (crc >> 16) & 0xFF
@@ -70,8 +69,6 @@ def pack_record(data):
 
 def unpack_record(record):
     """The data inside ``record`` (bytes); ValueError saying what is wrong with it."""
-    from firmware.photo_format import crc32  # only when content arrives (see let_go)
-
     size = len(record)
     if size < _HEADER_BYTES + _CRC_BYTES:
         raise ValueError("only %d bytes (partial write?)" % size)
@@ -85,7 +82,7 @@ def unpack_record(record):
         raise ValueError("%d bytes, the record says %d (partial write?)" % (size, expected))
     at = _HEADER_BYTES + length
     stored = (record[at] << 24) | (record[at + 1] << 16) | (record[at + 2] << 8) | record[at + 3]
-    if stored != crc32(record, 0, at):
+    if stored != crc32(memoryview(record)[:at]):
         raise ValueError("CRC mismatch (corrupted)")
     return bytes(record[_HEADER_BYTES:at])
 

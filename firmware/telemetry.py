@@ -6,8 +6,6 @@ badge's uptime when the reading was taken, in whole seconds; ``mem`` the heap fr
 after a collection then (left out where the runtime cannot tell).
 """
 
-TOPIC_SUFFIX = "telemetry"
-
 
 def telemetry_json(reading):
     """The payload for one reading (str)."""

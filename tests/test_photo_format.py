@@ -181,23 +181,6 @@ def test_frame_of_wrong_size_is_a_caller_error():
         decode_photo(b64(_good()), bytearray(1000))
 
 
-def test_crc_table_matches_zlib_and_the_check_value():
-    assert photo_format.crc32_table(b"123456789") == 0xCBF43926
-    rng = random.Random(9)
-    data = bytes(rng.randrange(256) for _ in range(3000))
-    assert photo_format.crc32_table(data) == zlib.crc32(data)
-    assert photo_format.crc32_table(data, 17, 2000) == zlib.crc32(data[17:2000])
-    assert photo_format.crc32(data, 17, 2000) == zlib.crc32(data[17:2000])
-
-
-def test_decoding_without_native_crc(monkeypatch):
-    monkeypatch.setattr(photo_format, "_native_crc32", None)
-    frame = bytearray(FRAME_BYTES)
-    decode_photo(b64(_good()), frame)
-    with pytest.raises(PhotoError, match="CRC mismatch"):
-        decode_photo(b64(_flip(_good(), 900)), frame)
-
-
 def test_blit_writes_every_pixel_with_chosen_values():
     image = random_bits(10)
     frame = decode_photo(encode_photo(image), bytearray(FRAME_BYTES))
