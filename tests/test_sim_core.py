@@ -252,3 +252,23 @@ def test_cancelled_timers_do_not_pile_up(virtual):
         assert loop.run_until_complete(scenario()) < 200
     finally:
         loop.close()
+
+
+def test_both_engines_wire_the_firmware_pin_map():
+    """The firmware's pin map (firmware/settings.py) is the one definition: the CPython
+    engine wires from it, and the CircuitPython engine's GPIO numbers agree with it."""
+    from firmware.settings import PINS
+    from sim import badge
+    from sim.engines.circuitpython import badge as cp_badge
+
+    defaults = {attr: name for _key, attr, name in PINS}
+    assert badge.PINS == defaults
+    assert badge.I2C_PINS == (defaults["pin_scl"], defaults["pin_sda"])
+    assert badge.UART_PINS == (defaults["pin_uart_tx"], defaults["pin_uart_rx"])
+    gpio = {"pin_sda": cp_badge.GPIO_SDA, "pin_scl": cp_badge.GPIO_SCL,
+            "pin_event": cp_badge.GPIO_EVENT, "pin_wake": cp_badge.GPIO_WAKE,
+            "pin_reset": cp_badge.GPIO_RESET, "pin_led": cp_badge.GPIO_LED}
+    for button, number in cp_badge.BUTTON_GPIOS.items():
+        gpio["pin_button_" + button.lower()] = number
+    assert {attr: "GP%d" % number for attr, number in gpio.items()} == {
+        attr: name for attr, name in defaults.items() if attr in gpio}
