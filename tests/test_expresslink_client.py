@@ -13,6 +13,7 @@ from expresslink import channel as channel_module
 from expresslink import client as client_module
 from expresslink.channel import poll_interval_ms
 from expresslink.client import ExpressLinkClient
+from expresslink.resync import PULSE
 from sim.clock import VirtualClock
 from sim.loop import SimEventLoop
 
@@ -852,7 +853,7 @@ def test_nine_kilobyte_message_in_many_reads():
 def test_hard_reset_needs_a_reset_pin():
     async def scenario(client):
         with pytest.raises(ValueError):
-            await client.channel.hard_reset()
+            await client.channel.recover(PULSE)
 
     run(ScriptedModule([]), scenario)
 
@@ -972,7 +973,7 @@ def test_hard_reset_on_request():
         [P("reset", True), P("reset", False), P("reset", True), W(b"AT\n"), R(b"OK\r\n")]
     )
     reset_pin = module.pin("reset")
-    client, _ = run(module, lambda c: c.channel.hard_reset(), reset_pin=reset_pin)
+    client, _ = run(module, lambda c: c.channel.recover(PULSE), reset_pin=reset_pin)
     assert client.channel.in_step and client.channel.counters()["hard_resets"] == 1
 
 
@@ -992,7 +993,7 @@ def test_round_trip_overhead_is_small():
     module = ScriptedModule(SYNC + [W(b"AT\n"), D(wire_s * 1000), R(b"OK\r\n")] * count)
 
     async def scenario(client):
-        await client.channel.resync()
+        await client.channel.recover()
         round_trips = []
         for _ in range(count):
             started = now_s()

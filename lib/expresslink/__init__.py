@@ -1,9 +1,9 @@
 """AWS IoT ExpressLink host driver: sans-I/O protocol core plus an async client.
 
-The core (``commands``, ``escape``, ``lines``, ``responses``, ``exchange``, ``events``,
-``messages``) has no I/O and no clock and is re-exported here. The async client lives
-in ``expresslink.client`` (``ExpressLinkClient``) because it needs asyncio and
-adafruit_ticks.
+The core (``commands``, ``escape``, ``lines``, ``responses``, ``exchange``, ``resync``,
+``events``, ``messages``) has no I/O and no clock; its main names are re-exported here.
+The async client lives in ``expresslink.client`` (``ExpressLinkClient``) because it
+needs asyncio and adafruit_ticks. (No ``__all__``: on the badge it would cost RAM.)
 """
 
 from expresslink.commands import PING, encode, encode_text
@@ -19,24 +19,5 @@ from expresslink.events import Event, parse_event
 from expresslink.exchange import Exchange
 from expresslink.lines import LineAssembler
 from expresslink.messages import Message
+from expresslink.resync import Resync
 from expresslink.responses import Response, parse_head
-
-__all__ = [
-    "PING",
-    "CommandTimeout",
-    "Event",
-    "Exchange",
-    "ExpressLinkError",
-    "LineAssembler",
-    "Message",
-    "ModuleError",
-    "ProtocolError",
-    "Response",
-    "StateError",
-    "encode",
-    "encode_text",
-    "escape",
-    "parse_event",
-    "parse_head",
-    "unescape",
-]

@@ -9,12 +9,20 @@ from expresslink.commands import PING, command_word, encode_text
 from expresslink.errors import CommandTimeout, ModuleError, ProtocolError
 from expresslink.exchange import Exchange
 from expresslink.lines import LINE_CAPACITY
-from expresslink.resync import (
-    BOOT, IN_STEP, LISTEN, PAUSE, PULSE, READY, RESET_HIGH, RESET_LOW, RESYNC, SEND_PING,
-    WATCH_EVENT, Resync,
-)
+from expresslink.resync import Resync
 from expresslink.timeouts import RESTART_MS, timeout_for
 
+# Resync's plans and actions: the numbers of expresslink.resync's public names, as
+# private constants (they cost no RAM); tests/test_expresslink_resync.py checks them.
+_RESYNC = const(1)
+_READY = const(2)
+_BOOT = const(4)
+_SEND_PING = const(1)
+_LISTEN = const(2)
+_PAUSE = const(3)
+_RESET_LOW = const(4)
+_RESET_HIGH = const(5)
+_IN_STEP = const(6)
 _READ_CHUNK = const(512)  # most bytes taken from the UART per read() call
 _FAST_POLL_WINDOW_MS = const(16)  # poll every 1 ms while the last byte is this fresh
 _SLOW_POLL_MAX_MS = const(50)  # longest pause between polls while a reply is due
@@ -81,10 +89,9 @@ class CommandChannel:
         self._reset_pin = reset_pin
         self._exchange = Exchange(line_capacity)
         self._resync = Resync(self._exchange.assembler, event_line=event_pin is not None,
-                                  reset_line=reset_pin is not None, **timings)
+                              reset_line=reset_pin is not None, **timings)
         self._lock = asyncio.Lock()
-        self._in_step = False
-        self._got_bytes = False
+        self.in_step = False  # False: the next command resynchronises first
         # Diagnostics counters.
         self.commands = 0
         self.timeouts = 0
@@ -96,11 +103,6 @@ class CommandChannel:
             reset_pin.value = True  # released: module running
         if wake_pin is not None:
             wake_pin.value = False  # asserted: module stays awake
-
-    @property
-    def in_step(self):
-        """False when the next command will resynchronise first."""
-        return self._in_step
 
     def counters(self):
         """Diagnostics as a dict of ints."""
@@ -129,41 +131,36 @@ class CommandChannel:
         if timeout_ms is None:
             timeout_ms = timeout_for(command_word(line))
         async with self._lock:
-            if not self._in_step:
-                await self._recover(RESYNC)
+            if not self.in_step:
+                await self._recover(_RESYNC)
             return await self._exchange_locked(line, timeout_ms)
 
     async def restart(self, line):
         """Send a command after which the module restarts (``RESET``), then wait until it
         answers ``AT`` again (its STARTUP event stays queued)."""
         async with self._lock:
-            if not self._in_step:
-                await self._recover(RESYNC)
+            if not self.in_step:
+                await self._recover(_RESYNC)
             await self._exchange_locked(line, RESTART_MS)
-            await self._recover(BOOT)
+            await self._recover(_BOOT)
 
     async def ping(self, timeout_ms=None):
         """``AT`` -> ``OK``: the module's parser is alive."""
         await self.execute(PING, timeout_ms or self._resync.ping_timeout_ms)
 
-    async def resync(self):
-        """Resynchronise now (drain, AT, OK, silence); RST pulse if that fails."""
-        async with self._lock:
-            await self._recover(RESYNC)
-
     async def wait_ready(self, timeout_ms=15000):
         """Retry ``AT`` until the module answers (after power-up). A module still silent
         after ``timeout_ms`` is hung: with a reset pin it gets one RST pulse and another
         chance. CommandTimeout if it never answers."""
-        async with self._lock:
-            await self._recover(READY, timeout_ms)
+        await self.recover(_READY, timeout_ms)
 
-    async def hard_reset(self):
-        """Pulse RST low and wait until the module answers again (needs ``reset_pin``)."""
-        if self._reset_pin is None:
-            raise ValueError("no reset pin")
+    async def recover(self, plan=_RESYNC, timeout_ms=0):
+        """Bring the link in step now, by a Resync ``plan``: RESYNC (drain, ``AT``, ``OK``,
+        silence; an RST pulse when that fails), READY (``AT`` for ``timeout_ms``, then an
+        RST pulse) or PULSE (an RST pulse first; ValueError without a reset pin).
+        CommandTimeout when the module does not answer."""
         async with self._lock:
-            await self._recover(PULSE)
+            await self._recover(plan, timeout_ms)
 
     # -- internals; the *_locked methods run with the lock held --
 
@@ -184,26 +181,6 @@ class CommandChannel:
             self.stray_bytes += len(data) - data.count(b"\r") - data.count(b"\n")
             waiting = uart.in_waiting
 
-    def _read_into_exchange(self):
-        """Feed waiting bytes to the exchange; return a Response as soon as one completes.
-
-        Sets ``_got_bytes`` when anything was read.
-        """
-        uart = self._uart
-        exchange = self._exchange
-        waiting = uart.in_waiting
-        while waiting:
-            data = uart.read(min(waiting, _READ_CHUNK))
-            if not data:
-                break
-            self._got_bytes = True
-            exchange.receive(data)
-            result = exchange.next_result()
-            if result is not None:
-                return result
-            waiting = uart.in_waiting
-        return None
-
     async def _send(self, line):
         """Write ``line`` without holding the loop for more than one FIFO's worth."""
         uart = self._uart
@@ -219,75 +196,66 @@ class CommandChannel:
     async def _exchange_locked(self, line, timeout_ms):
         exchange = self._exchange
         self._drain()
-        started = ticks_ms()
-        exchange.start(line, started, timeout_ms)
-        last_rx = started
+        exchange.start(line, ticks_ms(), timeout_ms)
         try:
             await self._send(line)
             self.commands += 1
             while True:
-                self._got_bytes = False
-                result = self._read_into_exchange()
+                result = exchange.next_result()
                 if result is not None:
                     return result
-                now = ticks_ms()
-                if self._got_bytes:
-                    last_rx = now
-                if exchange.expired(now):
-                    exchange.abort()
-                    self._in_step = False
+                if exchange.expired(ticks_ms()):
                     self.timeouts += 1
                     raise CommandTimeout("no reply to %r in %d ms" % (line[:24], timeout_ms))
-                await sleep_ms(poll_interval_ms(ticks_diff(now, last_rx)))
+                await self._listen(exchange.deadline_ms(), exchange.receive)
         except ModuleError:
             self.module_errors += 1
             raise
         except ProtocolError:
             self.protocol_errors += 1
-            self._in_step = False
+            self.in_step = False  # False: the next command resynchronises first
             raise
         except BaseException:  # timeout, cancellation, a failing UART
             if exchange.busy:
                 exchange.abort()
-            self._in_step = False
+            self.in_step = False  # False: the next command resynchronises first
             raise
 
     async def _recover(self, plan, timeout_ms=0):
         """Carry out the resync ``plan``'s actions; CommandTimeout when the module stays silent."""
         resync = self._resync
         pin = self._event_pin
-        self._in_step = False
-        if plan == RESYNC:
-            self.resyncs += 1
         resync.start(ticks_ms(), plan, timeout_ms)
+        self.in_step = False  # False: the next command resynchronises first
+        if plan == _RESYNC:
+            self.resyncs += 1
         while True:
-            action = resync.next_action(ticks_ms())
-            if action == SEND_PING:
+            action = resync.next_action(ticks_ms(), pin is not None and pin.value)
+            if action == _SEND_PING:
                 self._drain()
                 self._uart.write(PING)
-            elif action == LISTEN:
-                await self._listen(resync.wake_ms)
-            elif action == RESET_LOW or action == RESET_HIGH:
-                self._reset_pin.value = action == RESET_HIGH
-            elif action == WATCH_EVENT and pin.value:
-                resync.startup_seen()
-            elif action == PAUSE or action == WATCH_EVENT:
+            elif action == _LISTEN:
+                await self._listen(resync.wake_ms, resync.receive)
+            elif action == _RESET_LOW or action == _RESET_HIGH:
+                self._reset_pin.value = action == _RESET_HIGH
+            elif action == _PAUSE:
                 await sleep_ms(max(0, ticks_diff(resync.wake_ms, ticks_ms())))
-            elif action == IN_STEP:
-                self._in_step = True
+            elif action == _IN_STEP:
+                self.in_step = True
                 return
             else:
                 raise CommandTimeout("module not ready: does not answer AT")
 
-    async def _listen(self, wake_ms):
-        """Poll the UART until bytes arrive (given to the resync) or tick ``wake_ms``."""
+    async def _listen(self, wake_ms, receive):
+        """Poll the UART until bytes arrive (given to ``receive``) or tick ``wake_ms``;
+        1 ms apart at first, then further apart the longer it stays quiet."""
         uart = self._uart
         started = ticks_ms()
         while True:
             waiting = uart.in_waiting
             data = uart.read(min(waiting, _READ_CHUNK)) if waiting else None
             if data:
-                self._resync.receive(data)
+                receive(data)
                 return
             now = ticks_ms()
             left = ticks_diff(wake_ms, now)

@@ -5,8 +5,8 @@ from micropython import const
 from expresslink.escape import escape
 
 MAX_COMMAND_BYTES = const(9216)  # whole line incl. "AT+" and EOL: the spec's 9 KB [inf: 9 x 1024]
-MAX_WORD_BYTES = const(32)  # command word limit (spec: at most 32 bytes)
-MAX_SUFFIX = const(65535)  # numeric suffix (topic or shadow index); the module range-checks it
+_MAX_WORD_BYTES = const(32)  # command word limit (spec: at most 32 bytes)
+_MAX_SUFFIX = const(65535)  # numeric suffix (topic or shadow index); the module range-checks it
 
 PING = b"AT\n"  # bare AT: the parser-alive test
 _PREFIX = b"AT+"
@@ -17,7 +17,7 @@ _WORD_PUNCTUATION = "_!?"
 def _check_word(command):
     if not isinstance(command, str) or not command:
         raise ValueError("command word must be a non-empty str")
-    if len(command) > MAX_WORD_BYTES:
+    if len(command) > _MAX_WORD_BYTES:
         raise ValueError("command word longer than 32 bytes")
     for char in command:
         if not (("A" <= char <= "Z") or ("a" <= char <= "z") or char in _WORD_PUNCTUATION):
@@ -35,8 +35,8 @@ def encode(command, suffix=None, parameter=None):
     _check_word(command)
     head = _PREFIX + command.encode()
     if suffix is not None:
-        if not isinstance(suffix, int) or isinstance(suffix, bool) or not 0 <= suffix <= MAX_SUFFIX:
-            raise ValueError("suffix must be an int in 0..%d" % MAX_SUFFIX)
+        if not isinstance(suffix, int) or isinstance(suffix, bool) or not 0 <= suffix <= _MAX_SUFFIX:
+            raise ValueError("suffix must be an int in 0..%d" % _MAX_SUFFIX)
         head += str(suffix).encode()
     if parameter is None:
         line = head + _EOL

@@ -2,21 +2,16 @@
 
 from micropython import const
 
-# Error codes a module answers with (``ERR{code} {text}``); the ones the badge acts on.
-ERR_OVERFLOW = const(1)
-ERR_PARSE = const(2)
-ERR_COMMAND_NOT_FOUND = const(3)
-ERR_PARAMETER = const(4)
-ERR_INVALID_ESCAPE = const(5)
-ERR_NO_CONNECTION = const(6)
-ERR_OUT_OF_RANGE = const(7)
-ERR_PARAMETER_UNDEFINED = const(8)
-ERR_UNKNOWN_KEY = const(11)
-ERR_UNABLE_TO_CONNECT = const(14)
-ERR_TIME_NOT_AVAILABLE = const(15)
-ERR_ACTIVE_CONNECTION = const(18)
-ERR_SHADOW = const(24)
-ERR_NOT_ALLOWED = const(25)
+# The module's error codes (``ERR{code} {text}``, spec Table 1): 1 OVERFLOW, 2 PARSE
+# ERROR, 3 COMMAND NOT FOUND, 4 PARAMETER ERROR, 5 INVALID ESCAPE, 6 NO CONNECTION,
+# 7 OUT OF RANGE, 8 PARAMETER UNDEFINED, 9 INVALID KEY LENGTH, 10 INVALID KEY NAME,
+# 11 UNKNOWN KEY, 12 KEY READONLY, 13 KEY WRITEONLY, 14 UNABLE TO CONNECT, 15 TIME NOT
+# AVAILABLE, 16 LOCATION NOT AVAILABLE, 17 MODE NOT AVAILABLE, 18 ACTIVE CONNECTION,
+# 19 HOST IMAGE NOT AVAILABLE, 20 INVALID ADDRESS, 21 INVALID OTA UPDATE, 23 INVALID
+# SIGNATURE, 24 SHADOW ERROR, 25 NOT ALLOWED, 26 INVALID CERTIFICATE, 27 BLE ERROR,
+# 28 CONFIGURATION ERROR, 29 INSUFFICIENT SECURITY. Compare ``ModuleError.code`` with
+# the number; named constants here would cost the badge RAM for each name.
+_ERR_UNABLE_TO_CONNECT = const(14)
 
 
 class ExpressLinkError(Exception):
@@ -38,7 +33,7 @@ class ModuleError(ExpressLinkError):
     @property
     def hint(self):
         """ERR14's hint as written (``"5"``, ``"5.1"``), or None when there is none."""
-        if self.code != ERR_UNABLE_TO_CONNECT:
+        if self.code != _ERR_UNABLE_TO_CONNECT:
             return None
         word = self.text.split(None, 1)[0] if self.text.strip() else ""
         if word and word.replace(".", "").isdigit() and word[0] != ".":

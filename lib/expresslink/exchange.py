@@ -7,7 +7,7 @@ from expresslink.lines import LINE_CAPACITY, LineAssembler
 from expresslink.escape import unescape
 from expresslink.responses import Response, parse_head
 
-MAX_EXTRA_BYTES = const(16384)  # all extra lines of one response together
+_MAX_EXTRA_BYTES = const(16384)  # all extra lines of one response together
 _TICKS_PERIOD = const(1 << 29)  # same wrap as supervisor.ticks_ms / adafruit_ticks
 _TICKS_HALF = const(1 << 28)
 _IDLE = const(0)
@@ -34,23 +34,16 @@ class Exchange:
     def __init__(self, capacity=LINE_CAPACITY):
         self.assembler = LineAssembler(capacity)
         self._state = _IDLE
-        self._command = b""
         self._deadline_ms = 0
         self._count = 0
         self._detail = None
         self._extra = []
         self._extra_bytes = 0
-        self.skipped_blank_lines = 0
 
     @property
     def busy(self):
         """True while a command is in flight."""
         return self._state != _IDLE
-
-    @property
-    def command(self):
-        """The bytes of the command in flight (or of the last one)."""
-        return self._command
 
     def start(self, command, now_ms, timeout_ms):
         """Begin waiting for the reply to ``command`` (bytes); returns ``command``."""
@@ -60,7 +53,6 @@ class Exchange:
             raise ValueError("timeout_ms out of range")
         self.assembler.clear()
         self.assembler.drop_glitches = True
-        self._command = command
         self._deadline_ms = (now_ms + timeout_ms) % _TICKS_PERIOD
         self._state = _HEAD
         self._detail = None
@@ -97,8 +89,7 @@ class Exchange:
                     return None
                 if self._state == _HEAD:
                     if not line:
-                        self.skipped_blank_lines += 1  # a stray EOL before the reply
-                        continue
+                        continue  # a stray EOL before the reply
                     count, detail = parse_head(bytes(line))
                     if count == 0:
                         self._state = _IDLE
@@ -109,8 +100,8 @@ class Exchange:
                     self.assembler.drop_glitches = False  # payload bytes are kept as sent
                     continue
                 self._extra_bytes += len(line)
-                if self._extra_bytes > MAX_EXTRA_BYTES:
-                    raise ProtocolError("extra lines over %d bytes" % MAX_EXTRA_BYTES)
+                if self._extra_bytes > _MAX_EXTRA_BYTES:
+                    raise ProtocolError("extra lines over %d bytes" % _MAX_EXTRA_BYTES)
                 self._extra.append(unescape(line))
                 if len(self._extra) == self._count:
                     self._state = _IDLE

@@ -5,7 +5,7 @@ from micropython import const
 from expresslink.errors import ModuleError, ProtocolError
 from expresslink.escape import unescape
 
-MAX_EXTRA_LINES = const(255)  # most lines an ``OK{n}`` may announce (a PEM chain is ~90)
+_MAX_EXTRA_LINES = const(255)  # most lines an ``OK{n}`` may announce (a PEM chain is ~90)
 _SPACE = const(0x20)
 _TAB = const(0x09)
 
@@ -60,7 +60,7 @@ def parse_head(line):
     if line.startswith(b"OK"):
         digits_end = _digits_end(line, 2)
         count = int(line[2:digits_end]) if digits_end > 2 else 0
-        if count > MAX_EXTRA_LINES:
+        if count > _MAX_EXTRA_LINES:
             raise ProtocolError("OK%d announces too many lines" % count)
         if digits_end == len(line):
             return count, None
