@@ -235,8 +235,8 @@ def test_first_command_syncs_then_conf_get():
     module = ScriptedModule(SYNC + [W(b"AT+CONF? ThingName\n"), R(b"OK badge-01\r\n")])
     client, value = run(module, lambda c: c.conf_get("ThingName"))
     assert value == "badge-01"
-    assert client.channel.counters()["resyncs"] == 1
-    assert client.channel.counters()["commands"] == 1
+    assert client.channel.resyncs == 1
+    assert client.channel.commands == 1
 
 
 def test_reply_split_across_reads_and_polls():
@@ -620,7 +620,7 @@ def test_late_replies_other_than_bare_ok_are_skipped_by_the_resync(late):
 
     client, status = run(module, scenario)
     assert (status.connected, status.onboarded, status.endpoint) == (False, False, "STAGING")
-    assert client.channel.counters()["stray_lines"] == 1
+    assert client.channel.resync.stray_lines == 1
 
 
 def test_noise_while_idle_is_drained_before_the_next_command():
@@ -725,7 +725,7 @@ def test_failed_resync_pulses_reset_and_waits_for_startup():
         module, lambda c: c.conf_get("ThingName"), reset_pin=reset_pin, event_pin=event_pin
     )
     assert value == "badge-01"
-    assert client.channel.counters()["hard_resets"] == 1
+    assert client.channel.resync.hard_resets == 1
 
 
 def test_failed_resync_without_reset_pin_raises_and_retries_next_time():
@@ -974,7 +974,7 @@ def test_hard_reset_on_request():
     )
     reset_pin = module.pin("reset")
     client, _ = run(module, lambda c: c.channel.recover(PULSE), reset_pin=reset_pin)
-    assert client.channel.in_step and client.channel.counters()["hard_resets"] == 1
+    assert client.channel.in_step and client.channel.resync.hard_resets == 1
 
 
 def test_poll_interval_pacing():

@@ -88,11 +88,11 @@ class CommandChannel:
         self._event_pin = event_pin
         self._reset_pin = reset_pin
         self._exchange = Exchange(line_capacity)
-        self._resync = Resync(self._exchange.assembler, event_line=event_pin is not None,
+        self.resync = Resync(self._exchange.assembler, event_line=event_pin is not None,
                               reset_line=reset_pin is not None, **timings)
         self._lock = asyncio.Lock()
         self.in_step = False  # False: the next command resynchronises first
-        # Diagnostics counters.
+        # Diagnostics counters (and resync.stray_lines, resync.hard_resets).
         self.commands = 0
         self.timeouts = 0
         self.module_errors = 0
@@ -103,20 +103,6 @@ class CommandChannel:
             reset_pin.value = True  # released: module running
         if wake_pin is not None:
             wake_pin.value = False  # asserted: module stays awake
-
-    def counters(self):
-        """Diagnostics as a dict of ints."""
-        plan = self._resync
-        return {
-            "commands": self.commands,
-            "timeouts": self.timeouts,
-            "module_errors": self.module_errors,
-            "protocol_errors": self.protocol_errors,
-            "resyncs": self.resyncs,
-            "hard_resets": plan.hard_resets,
-            "stray_bytes": self.stray_bytes,
-            "stray_lines": plan.stray_lines,
-        }
 
     async def command(self, text, timeout_ms=None):
         """Send ``AT+{text}`` (``"CONF? ThingName"``) and return its Response.
@@ -146,7 +132,7 @@ class CommandChannel:
 
     async def ping(self, timeout_ms=None):
         """``AT`` -> ``OK``: the module's parser is alive."""
-        await self.execute(PING, timeout_ms or self._resync.ping_timeout_ms)
+        await self.execute(PING, timeout_ms or self.resync.ping_timeout_ms)
 
     async def wait_ready(self, timeout_ms=15000):
         """Retry ``AT`` until the module answers (after power-up). A module still silent
@@ -223,7 +209,7 @@ class CommandChannel:
 
     async def _recover(self, plan, timeout_ms=0):
         """Carry out the resync ``plan``'s actions; CommandTimeout when the module stays silent."""
-        resync = self._resync
+        resync = self.resync
         pin = self._event_pin
         resync.start(ticks_ms(), plan, timeout_ms)
         self.in_step = False  # False: the next command resynchronises first

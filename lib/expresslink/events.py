@@ -79,8 +79,6 @@ class Event:
             and self.detail == other.detail
         )
 
-    def __repr__(self):
-        return "Event(%d, %s, %r, %r)" % (self.id, self.param_text, self.mnemonic, self.detail)
 
 
 def _words(text):

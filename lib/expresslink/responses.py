@@ -40,8 +40,6 @@ class Response:
             isinstance(other, Response) and self.detail == other.detail and self.lines == other.lines
         )
 
-    def __repr__(self):
-        return "Response(%r, %r)" % (self.detail, self.lines)
 
 
 def _digits_end(line, start):
