@@ -26,7 +26,7 @@ from sim.engines.circuitpython.bridge import CoSimBridge
 from sim.engines.circuitpython.console import ConsoleCapture
 from sim.engines.circuitpython.first_frame import FirstFrameWatch
 from sim.engines.circuitpython.i2c_router import I2CRouter
-from sim.engines.circuitpython.parts import DEFAULT_VERSION, find_parts
+from sim.engines.circuitpython.parts import DEFAULT_VERSION, IDLE_LOOPS, find_parts
 from sim.engines.circuitpython.process import NodeProcess
 from sim.loop import SimEventLoop
 from sim.serial_link import SerialLink
@@ -51,9 +51,12 @@ class CircuitPythonBadge:
     def __init__(self, drive_dir, *, version=DEFAULT_VERSION, temperature_c=22.0,
                  humidity_rh=45.0, seed=None, module=True, broker_url=None,
                  broker_listen=("127.0.0.1", 0), thing=DEFAULT_THING, echo=None,
-                 answer_timeout_s=60.0, local_chips=None):
+                 answer_timeout_s=60.0, local_chips=None, idle_skip=True):
         self.parts = find_parts(version)
         self.version = version
+        self.trace = None  # {"at": emulated ns, "count": n, "path": file}: idle_probe.py
+        # Skip the idle turns of CircuitPython's poll wait (node/idle.mjs): same run, faster.
+        self.idle_skip = idle_skip
         self.drive_dir = Path(drive_dir)
         self.clock = VirtualClock()
         self.i2c = I2CRouter(self.clock)
@@ -157,6 +160,8 @@ class CircuitPythonBadge:
             "idle": {str(g): 1 for g in (GPIO_SDA, GPIO_SCL, *BUTTON_GPIOS.values())},
             "outputs": [GPIO_WAKE, GPIO_RESET, GPIO_LED],
             "localChips": self.local_chips,
+            "idleLoop": IDLE_LOOPS.get(self.version) if self.idle_skip and not self.trace else None,
+            "trace": self.trace,
         }
 
     async def _main(self, duration_s):
@@ -253,3 +258,4 @@ class _Scratch:
 
     def cleanup(self):
         self._dir.cleanup()
+

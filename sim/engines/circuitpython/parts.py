@@ -136,3 +136,13 @@ def find_parts(version=DEFAULT_VERSION):
     check_package()
     uf2, bootrom = find_firmware(version)
     return Parts(node, NODE_DIR / "host.mjs", uf2, bootrom, version)
+
+# Where each UF2 waits in asyncio: the head of select.poll's wait loop (found by
+# `python -m sim.engines.circuitpython.idle_probe`), and which formula turns the timer's
+# microseconds into its raw ticks (port_get_raw_ticks, ports/raspberrypi/supervisor/
+# port.c: changed in 10.0). The engine skips the loop's idle turns (node/idle.mjs).
+IDLE_LOOPS = {
+    "9.2.1": {"head": 0x10025612, "ticks": "9.2"},
+    "10.0.3": {"head": 0x10026AAC, "ticks": "10"},
+    "10.2.1": {"head": 0x10026B34, "ticks": "10"},
+}

@@ -12,6 +12,7 @@ import { BitBangBridge, I2CBlockBridge, localChips } from './i2c.mjs';
 import { Link, toHex } from './link.mjs';
 import { UARTBridge } from './uart.mjs';
 import { loadUF2 } from './uf2.mjs';
+import { IdleSkip } from './idle.mjs';
 
 const CYCLE_NANOS = 1e9 / 125e6;
 const DRIVE_OFFSET = 0x100000;
@@ -53,6 +54,7 @@ class Host {
     this.uart.local = !!config.localChips;
     this.watchOutputs(config.outputs || []);
     this.startConsole();
+    this.idle = config.idleLoop ? new IdleSkip(mcu, config.idleLoop) : null;
     mcu.core.PC = 0x10000000;
   }
 
@@ -108,16 +110,20 @@ class Host {
 
   run() {
     const { core, clock } = this.mcu;
+    const idle = this.idle;
+    let trace = this.config.trace || null;
     this.link.call({ op: 'hello' });
     while (!this.stopping) {
       let limit = Math.min(this.deadline, this.syncAt);
       while (clock.nanosCounter < limit) {
         if (core.waiting) {
           const next = clock.nextAlarm ? clock.nextAlarm.nanos : Infinity;
-          const idle = Math.min(next, limit) - clock.nanosCounter;
-          this.idleNanos += idle;
-          clock.tick(idle);
+          const wait = Math.min(next, limit) - clock.nanosCounter;
+          this.idleNanos += wait;
+          clock.tick(wait);
         } else {
+          if (idle !== null && core.PC === idle.head && !core.IPSR) idle.visit(limit);
+          if (trace !== null && clock.nanosCounter >= trace.at) this.record(trace);
           clock.tick(core.executeInstruction() * CYCLE_NANOS);
           this.instructions += 1;
         }
@@ -128,11 +134,24 @@ class Host {
     this.finish();
   }
 
+  /** Keep [pc, sp, ipsr] of `trace.count` instructions, then write them to `trace.path`. */
+  record(trace) {
+    const core = this.mcu.core;
+    const traced = (this.traced = this.traced || []);
+    if (traced.length >= trace.count) return;
+    traced.push([core.PC, core.SP, core.IPSR]);
+    if (traced.length === trace.count) {
+      fs.writeFileSync(trace.path, JSON.stringify(traced));
+      this.stopping = true;
+      this.deadline = 0; // ends the run at once
+    }
+  }
+
   finish() {
     if (this.config.imageOut) {
       fs.writeFileSync(this.config.imageOut, this.mcu.flash.subarray(DRIVE_OFFSET, DRIVE_OFFSET + DRIVE_BYTES));
     }
-    this.link.event(['stats', { ...this.stats, syncs: this.link.syncs, instructions: this.instructions, idleNanos: Math.round(this.idleNanos), uartSent: this.uart.bytesSent, uartReceived: this.uart.bytesReceived }]);
+    this.link.event(['stats', { ...this.stats, syncs: this.link.syncs, instructions: this.instructions, idleNanos: Math.round(this.idleNanos), skippedNanos: this.idle ? Math.round(this.idle.skippedNanos) : 0, skips: this.idle ? this.idle.skips : 0, uartSent: this.uart.bytesSent, uartReceived: this.uart.bytesReceived }]);
     this.link.call({ op: 'bye' });
   }
 }
