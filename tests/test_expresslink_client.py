@@ -4,7 +4,11 @@ Runs on the simulator's virtual clock: the script's waits, the client's timeouts
 every duration a test measures are simulated time, the same on any machine.
 """
 
+import ast
 import asyncio
+import importlib
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +18,7 @@ from expresslink import client as client_module
 from expresslink.channel import poll_interval_ms
 from expresslink.client import ExpressLinkClient
 from expresslink.resync import PULSE
+from sim.checks import cp_lint, typecheck
 from sim.clock import VirtualClock
 from sim.loop import SimEventLoop
 
@@ -1003,3 +1008,50 @@ def test_round_trip_overhead_is_small():
 
     _, median_s = run(module, scenario)
     assert wire_s <= median_s <= wire_s + 0.001
+
+
+# -- examples/expresslink_simpletest.py runs on CircuitPython: it parses, uses nothing ----
+# CPython-only, imports only what a Pico with the library has, and type checks against
+# circuitpython-stubs (busio.UART's keywords, the Pico's pins).
+
+EXAMPLE_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = EXAMPLE_ROOT / "examples" / "expresslink_simpletest.py"
+CIRCUITPYTHON_MODULES = {"asyncio", "board", "busio", "digitalio"}
+
+
+def test_simpletest_parses_and_lints_clean():
+    source = EXAMPLE.read_text()
+    compile(source, str(EXAMPLE), "exec")
+    assert cp_lint.lint_source(source, "examples/expresslink_simpletest.py", entry=True) == []
+
+
+def test_simpletest_imports_only_what_exists():
+    tree = ast.parse(EXAMPLE.read_text())
+    seen = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            seen.extend((alias.name, None) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            seen.extend((node.module, alias.name) for alias in node.names)
+    assert seen
+    for module, name in seen:
+        if module.split(".")[0] == "expresslink":
+            loaded = importlib.import_module(module)  # lib/expresslink on this checkout
+            assert name is None or hasattr(loaded, name), (module, name)
+        else:
+            assert module in CIRCUITPYTHON_MODULES and name is None, module
+
+
+@pytest.mark.parametrize("change", [None, ("receiver_buffer_size", "rx_buffer_size")],
+                         ids=["as-is", "no-such-keyword"])
+def test_simpletest_type_checks_against_circuitpython_stubs(tmp_path, change):
+    source = EXAMPLE.read_text()
+    if change is not None:
+        assert change[0] in source
+        source = source.replace(change[0], change[1])
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / EXAMPLE.name).write_text(source)
+    shutil.copytree(EXAMPLE_ROOT / "lib" / "expresslink", tmp_path / "lib" / "expresslink",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    report = typecheck.run_mypy(root=tmp_path, targets=["examples"])
+    assert report.ok is (change is None), report.output
