@@ -34,6 +34,31 @@ def test_fat12_image_holds_the_folder_with_long_names(tmp_path):
     assert fat12.build_image(tmp_path) == image  # the same folder, the same bytes
 
 
+def test_root_drive_keeps_what_the_badge_wrote(tmp_path):
+    from sim.engines.circuitpython.drive import write_back
+
+    drive = tmp_path / "CIRCUITPY"
+    for name, data in {"code.py": b"run()", "lib/a.mpy": b"C\x06a",
+                       "content/old.bin": b"old"}.items():
+        (drive / name).parent.mkdir(parents=True, exist_ok=True)
+        (drive / name).write_bytes(data)
+    image = fat12.build_image(drive)
+    files = fat12.read_files(image)
+    del files["content/old.bin"]  # the badge deleted it, wrote two files
+    files.update({"content/photo.bin": b"\x01\x02", "boot_out.txt": b"Adafruit"})
+    written, removed = write_back(drive, files)
+    assert written == ["boot_out.txt", "content/photo.bin"]
+    assert removed == ["content/old.bin"]
+    assert fat12.read_files(fat12.build_image(drive)) == files
+    try:
+        write_back(drive, {"lib/a.mpy": b""})  # no code.py: a half-written drive
+    except ValueError as error:
+        assert "left unchanged" in str(error)
+    else:
+        raise AssertionError("a drive read back without code.py was written back")
+    assert (drive / "code.py").read_bytes() == b"run()"
+
+
 def test_fat12_refuses_a_folder_larger_than_the_drive(tmp_path):
     (tmp_path / "big.bin").write_bytes(bytes(fat12.IMAGE_BYTES))
     try:

@@ -43,6 +43,20 @@ def _drive(args):
     return scratch, scratch
 
 
+def _write_back(drive, files):
+    """--root: the folder keeps what the badge wrote to its drive, as a board's would."""
+    from sim.engines.circuitpython.drive import write_back
+
+    try:
+        written, removed = write_back(drive, files)
+    except ValueError as error:
+        print("drive: %s" % error, file=sys.stderr)
+        return
+    for what, paths in (("written", written), ("removed", removed)):
+        if paths:
+            print("drive: %s %s: %s" % (what, drive, ", ".join(paths)))
+
+
 def run_circuitpython(args):
     from sim.cli import _startup_items
     from sim.engines.circuitpython.badge import CircuitPythonBadge
@@ -99,6 +113,8 @@ def run_circuitpython(args):
             with attach_live_view(badge):
                 badge.run(args.duration, real_time=True)
         wall_s = time.monotonic() - started
+        if scratch is None and badge.drive_files is not None:
+            _write_back(drive, badge.drive_files)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -44,3 +44,29 @@ def test_drive(drive, program_files, libraries=(), *, compiled=True):
             else:
                 shutil.copyfile(source, target)
     return drive
+
+
+def write_back(drive, files):
+    """Make ``drive`` hold what the badge left on its CIRCUITPY (``files``: {relative
+    path: bytes}, as :func:`sim.engines.circuitpython.fat12.read_files` reads them), as a
+    real board's drive would after the run. Returns (written, removed): relative paths."""
+    drive = Path(drive).resolve()
+    if "code.py" not in files:  # a drive read back half-written: keep the folder as it is
+        raise ValueError("the badge's drive read back has no code.py: %s left unchanged"
+                         % drive)
+    written, removed = [], []
+    for relative, data in sorted(files.items()):
+        target = (drive / relative).resolve()
+        if drive not in target.parents:
+            raise ValueError("%r is outside the drive" % relative)
+        if target.is_file() and target.read_bytes() == data:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        written.append(relative)
+    for path in sorted(p for p in drive.rglob("*") if p.is_file()):
+        relative = path.relative_to(drive).as_posix()
+        if relative not in files:
+            path.unlink()
+            removed.append(relative)
+    return written, removed
