@@ -121,10 +121,6 @@ class SimTask(asyncio.Task):
 class SimEventLoop(asyncio.SelectorEventLoop):
     """asyncio loop whose time is ``clock.now()``; virtual clocks jump when idle."""
 
-    # The CircuitPython engine's bridge reads the heap as it was before next_timer_s()
-    # existed: no entry counts as dead there (a dead one only makes it sync earlier).
-    _dead_timers = 0
-
     def __init__(self, clock, io_grace_s=0.05):
         self.clock = clock
         self.io_expected = 0
@@ -139,7 +135,8 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         self._compact_at = _MIN_COMPACT
         self._sleeper = None  # (task, when_s) from sleep(), until the task's call_soon
         self._base_call_soon = super().call_soon
-        super().__init__(_ClockSelector(self))
+        self._clock_selector = _ClockSelector(self)
+        super().__init__(self._clock_selector)
         self.time = clock.now  # asyncio asks for the time several times per turn
         self.set_exception_handler(self._record_error)
         clock.stalls.namer = step_name
@@ -152,6 +149,10 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         """Clock time (s) of the next timer, or None when there is none."""
         wait = self._until_next_timer()
         return None if wait is None else self._timers[0][0]
+
+    def sockets_ready(self):
+        """Whether a socket has something for the loop now (looked at without waiting)."""
+        return bool(self._clock_selector.any_ready())
 
     # -- waiting on other processes ----------------------------------------------
     def expect_io(self):

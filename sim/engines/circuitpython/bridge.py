@@ -31,6 +31,7 @@ class CoSimBridge:
     """
 
     def __init__(self, clock, process, router, uart, inputs, outputs, console):
+        self._work_left = False  # whether _settle left work at the last sync
         self.clock = clock
         self.process = process
         self.router = router
@@ -103,12 +104,18 @@ class CoSimBridge:
         clock.advance_to(t_ns / 1e9)
 
     async def _settle(self):
+        """Let the work that became ready at this instant run (up to _SETTLE_TURNS turns
+        of the loop). A turn in which no step but this one ran, with no socket ready,
+        means nothing is left: every step of the loop is counted in clock.stalls."""
         loop = asyncio.get_running_loop()
-        selector = loop._selector
+        stalls = self.clock.stalls
+        self._work_left = True
         for _ in range(_SETTLE_TURNS):
-            if not loop._ready and not selector.any_ready():
-                return
+            before = stalls.steps
             await asyncio.sleep(0)
+            if stalls.steps - before <= 1 and not loop.sockets_ready():
+                self._work_left = False
+                return
 
     def _apply(self, event):
         kind = event[0]
@@ -176,13 +183,13 @@ class CoSimBridge:
         limit = t_ns + (_PACED_STEP_NS if self.real_time else _MAX_STEP_NS)
         if self.stop_at_ns is not None:
             limit = min(limit, max(self.stop_at_ns, t_ns + 1))
-        if loop._ready or loop._selector.any_ready() or loop.io_expected:
+        if self._work_left or loop.io_expected:
             # Work left at this instant, or a part waits on a real socket: come back at
             # once, so emulated time does not run on while Python waits in real time.
             return t_ns + 1
-        timers = loop._drop_dead_timers() if loop._dead_timers else loop._timers
-        if timers:
-            limit = min(limit, max(int(timers[0][0] * 1e9 + 0.5), t_ns + 1))
+        next_s = loop.next_timer_s()
+        if next_s is not None:
+            limit = min(limit, max(int(next_s * 1e9 + 0.5), t_ns + 1))
         return limit
 
     def _drain_uart(self):
