@@ -1,6 +1,6 @@
 """Resync, the sans-I/O resynchronisation: bytes and milliseconds in, actions out.
 
-From the specification digest (../shared/expresslink.md): ``AT`` -> bare ``OK`` (§2);
+From the ExpressLink specification digest: ``AT`` -> bare ``OK`` (§2);
 responses end in CR LF, hosts should take LF or CR too (§1, §9.5); boot garbage
 0x00/0xFF and silence while a module starts (§9.1); a blocking command's late reply
 lands after the host gave up (§9.16); RST is active low and a module that starts queues
