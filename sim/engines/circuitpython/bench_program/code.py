@@ -3,6 +3,7 @@
 Each phase is framed by console lines the host times ("bench NAME start/end N").
 """
 
+import asyncio
 import time
 
 import board
@@ -37,6 +38,15 @@ for _ in range(UART_COMMANDS):
         if waiting:
             received += len(uart.read(waiting))
 print("bench uart end", received)
+print("bench asyncio start")
+
+
+async def wait_in_asyncio():
+    await asyncio.sleep(2)
+
+
+asyncio.run(wait_in_asyncio())
+print("bench asyncio end")
 print("bench idle start")
 time.sleep(2)
 print("bench idle end")
