@@ -299,6 +299,8 @@ def compare_all(scene, version):
                 assert_golden(golden, pixels)
         except AssertionError as error:
             failures.append("%s: %s" % (label, error))
+    print("CircuitPython %s: %d frames compared, %d differ" % (
+        version, len(scene.shots), len(failures)))
     assert not failures, "CircuitPython %s disagrees with the CPython engine:\n%s" % (
         version, "\n".join(failures))
 
