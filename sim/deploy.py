@@ -229,6 +229,11 @@ def deploy(drive, *, force=False, source=False, repo=REPO_ROOT, compiler=None):
         yield "wrote settings.toml from the template"
     else:
         yield "kept the existing settings.toml"
+        if "CIRCUITPY_PYSTACK_SIZE" not in (Path(drive) / "settings.toml").read_text(
+                encoding="utf-8", errors="replace"):
+            yield ("note: settings.toml has no CIRCUITPY_PYSTACK_SIZE: CircuitPython 9.x "
+                   "then gives 1536 bytes of Python stack, too few to spare for the "
+                   "longest QR code; add the line CIRCUITPY_PYSTACK_SIZE = 2048")
     module_bytes = sum(size for path, size in written.items() if path.name not in ENTRY_FILES)
     left_bytes = sum(file.stat().st_size for file, _ in left_out.values())
     yield "deployed %d files, %d bytes: %s, and %d modules as %s (%d bytes%s)" % (

@@ -53,6 +53,7 @@ def test_deploy_copies_everything_and_keeps_settings(tmp_path, source, suffix):
     lines = list(deploy(drive, source=source))
     assert lines[0].startswith("found Adafruit CircuitPython 10.0.3")
     assert "kept the existing settings.toml" in lines
+    assert any("no CIRCUITPY_PYSTACK_SIZE" in line for line in lines)  # an older drive's
     assert (drive / "settings.toml").read_text() == "BADGE_SAMPLE_PERIOD_S = 30\n"
     for name in ("boot.py", "code.py"):
         assert (drive / name).is_file(), name
