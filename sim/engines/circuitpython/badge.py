@@ -8,16 +8,17 @@ start-up content use on :class:`sim.badge.VirtualBadge` (``on_loop``, ``at``, ``
 (:meth:`send_keys`, :meth:`soft_reload`) and the figures its report needs. Time is always
 the emulated RP2040's: a run of ``duration_s`` is that many emulated seconds.
 
-Pins (docs/hardware-and-settings.md): I2C0 SDA=GP4 SCL=GP5 (SSD1306 0x3C, SHT31-D
-0x44); UART0 TX=GP0 RX=GP1 to the module, EVENT=GP10 (in), WAKE=GP11 and RST=GP12 (out,
-active low); buttons GP13-15 to ground; LED GP25.
+Pins: the firmware's pin map (``PINS`` in firmware/settings.py) at its defaults: I2C0
+SDA=GP4 SCL=GP5 (SSD1306 0x3C, SHT31-D 0x44); UART0 TX=GP0 RX=GP1 to the module,
+EVENT=GP10 (in), WAKE=GP11 and RST=GP12 (out, active low); buttons GP13-15 to ground;
+LED GP25.
 """
 
 import asyncio
 import time
 from pathlib import Path
 
-from sim.badge import DEFAULT_THING, RoomClimate
+from sim.badge import DEFAULT_THING, PINS, RoomClimate
 from sim.chips.sht31d import SHT31D
 from sim.chips.ssd1306 import SSD1306
 from sim.clock import VirtualClock
@@ -31,9 +32,15 @@ from sim.engines.circuitpython.process import NodeProcess
 from sim.loop import SimEventLoop
 from sim.serial_link import SerialLink
 
-GPIO_SDA, GPIO_SCL = 4, 5
-GPIO_EVENT, GPIO_WAKE, GPIO_RESET, GPIO_LED = 10, 11, 12, 25
-BUTTON_GPIOS = {"A": 13, "B": 14, "C": 15}
+def _gpio(attribute):
+    """The RP2040 GPIO number of a pin of the firmware's pin map (``"GP13"`` -> 13)."""
+    return int(PINS[attribute][2:])
+
+
+GPIO_SDA, GPIO_SCL = _gpio("pin_sda"), _gpio("pin_scl")
+GPIO_EVENT, GPIO_WAKE = _gpio("pin_event"), _gpio("pin_wake")
+GPIO_RESET, GPIO_LED = _gpio("pin_reset"), _gpio("pin_led")
+BUTTON_GPIOS = {button: _gpio("pin_button_" + button.lower()) for button in "ABC"}
 ATTACH_KEY_GAP_S = 0.05  # emulated seconds between the keys that attach the console
 
 
