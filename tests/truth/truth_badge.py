@@ -230,8 +230,13 @@ def test_every_screen_with_the_largest_content_for_ten_minutes_through_a_reload(
     assert facts["soft_reloads"] == 1
     assert facts["mem_free_min"] is not None and facts["mem_free_min"] >= HEAP_GOAL, facts
     assert facts["readings_published"] >= 600 // 10 - 6
-    print("CircuitPython %s: mem_free_min %d B, %d readings, %.0f s of wall time"
-          % (version, facts["mem_free_min"], facts["readings_published"], facts["wall_s"]))
+    figures = os.environ.get("BADGE_TRUTH_FIGURES")  # tests/truth/run prints them
+    if figures:
+        with open(figures, "a") as out:
+            out.write("CircuitPython %s, every screen, largest content, reload at 300 s: "
+                      "mem_free_min %d B, %d readings in 600 emulated s, %.0f s of wall "
+                      "time\n" % (version, facts["mem_free_min"],
+                                   facts["readings_published"], facts["wall_s"]))
 
 
 BADGE_PYSTACK_BYTES = 2048  # CIRCUITPY_PYSTACK_SIZE in the deployed settings.toml
