@@ -27,7 +27,7 @@ from sim.content.deliver import BadgeScript, deliver, sleep_until
 from sim.content.payloads import photo_payload
 from sim.deploy import write_settings_template
 from sim.engines.circuitpython.harness import CodeEndWatch
-from sim.engines.circuitpython.parts import MissingPart, find_parts
+from deployed import deploy_once
 from sim.engines.circuitpython.report import RunReport
 
 VERSIONS = tuple(os.environ.get("BADGE_TRUTH_CP", "9.2.1 10.2.1").split())
@@ -39,15 +39,7 @@ SUBSCRIBED_BY_S = 60.0  # emulated: the badge must be online and subscribed by t
 
 @pytest.fixture(scope="module")
 def drive(tmp_path_factory):
-    try:
-        find_parts(VERSIONS[-1])
-    except MissingPart as missing:
-        pytest.skip(str(missing))
-    from sim.engines.circuitpython.drive import deploy_checkout
-
-    folder = tmp_path_factory.mktemp("truth-drive")
-    deploy_checkout(folder)
-    return folder
+    return deploy_once(tmp_path_factory, VERSIONS, "truth-drive")
 
 
 def run_badge(drive, version, duration_s, body=None, reload_at=None, **options):

@@ -58,7 +58,7 @@ import pytest
 from golden import GOLDEN_DIR, assert_golden, panel_image
 from sim.content.deliver import deliver, set_desired, sleep_until
 from sim.engines.circuitpython.harness import CodeEndWatch
-from sim.engines.circuitpython.parts import MissingPart, find_parts
+from deployed import deploy_once
 
 VERSIONS = tuple(os.environ.get("BADGE_TRUTH_CP", "9.2.1 10.2.1").split())
 URL_TEXT = "https://example.org/talks/42"
@@ -104,14 +104,7 @@ COMPARED = {
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
-    try:
-        find_parts(VERSIONS[-1])
-    except MissingPart as missing:
-        pytest.skip(str(missing))
-    from sim.engines.circuitpython.drive import deploy_checkout
-
-    folder = tmp_path_factory.mktemp("golden-drive")
-    deploy_checkout(folder)
+    folder = deploy_once(tmp_path_factory, VERSIONS, "golden-drive")
     settings = folder / "settings.toml"
     text = settings.read_text()
     assert "BADGE_SHIFT_EVERY_S = 60\n" in text
