@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sim.checks.import_graph import module_imports
+from portability.import_graph import module_imports
 
 PROGRAM = Path(__file__).resolve().parent.parent / "tests" / "cp_programs" / "heap" / "code.py"
 VERSIONS = ("9.2.1", "10.2.1")

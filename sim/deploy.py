@@ -3,7 +3,7 @@
 Ships only the modules the badge can import: the import graph from ``code.py`` and
 ``boot.py`` through firmware/, lib/ and the pinned Adafruit libraries (the ``.py`` files
 of the installed host packages, so it works offline), lazy imports inside functions
-included (:func:`sim.checks.import_graph.reachable_modules`). Each is compiled to
+included (:func:`portability.import_graph.reachable_modules`). Each is compiled to
 ``.mpy`` with CircuitPython's own mpy-cross (:mod:`sim.mpy_cross`): from ``.py`` the
 badge runs out of heap compiling them. ``code.py`` and ``boot.py`` stay ``.py``
 (CircuitPython runs only those names). With ``source=True`` (``--source``) the same
@@ -21,7 +21,7 @@ import re
 import shutil
 from pathlib import Path
 
-from sim.checks.import_graph import badge_modules, reachable_modules
+from portability.import_graph import badge_modules, reachable_modules
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -4,9 +4,9 @@ Two checks over the repository (virtual environments, node_modules, build and .g
 
 - each relative Markdown link ``[text](path)`` or ``[text](path#anchor)`` in a ``*.md``
   resolves to a file or folder, and its anchor to a heading of the target page;
-- each path token starting ``docs/``, ``sim/``, ``firmware/``, ``lib/`` or ``tests/`` and
-  ending in a file extension or ``/`` exists: in Markdown pages, ``.mjs`` files, the
-  Makefile and ``.ci/run`` anywhere in the text; in Python files only in comments and
+- each path token starting ``docs/``, ``sim/``, ``portability/``, ``firmware/``, ``lib/``
+  or ``tests/`` and ending in a file extension or ``/`` exists: in Markdown pages, ``.mjs``
+  files, the Makefile and ``.ci/run`` anywhere in the text; in Python files only in comments and
   docstrings (string literals name paths on a badge's drive as often as in the checkout).
   Tokens with ``*`` are globs and must match something;
 - in the same text, each other Markdown page named (``README.md``, ``../README.md``) exists
@@ -29,7 +29,7 @@ SKIP_DIRS = {".git", "node_modules", "build", "__pycache__", ".pytest_cache", ".
 # Paths the docs name that exist only after a run: a failing golden comparison writes here.
 GENERATED = {"tests/golden/_actual/"}
 
-PREFIXES = ("docs", "sim", "firmware", "lib", "tests")
+PREFIXES = ("docs", "sim", "portability", "firmware", "lib", "tests")
 # A path token: one of the prefixes at the start of a word (not inside another path such as
 # ``../shared/x/lib/``, a URL, a dotted name or an environment variable), then path characters.
 PATH_TOKEN = re.compile(

@@ -18,7 +18,7 @@ from expresslink import client as client_module
 from expresslink.channel import poll_interval_ms
 from expresslink.client import ExpressLinkClient
 from expresslink.resync import PULSE
-from sim.checks import cp_lint, typecheck
+from portability import cp_lint, typecheck
 from sim.clock import VirtualClock
 from sim.loop import SimEventLoop
 

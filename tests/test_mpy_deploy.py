@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sim import mpy_cross
-from sim.checks.import_graph import BADGE_BUILT_INS, reachable_modules
+from portability.import_graph import BADGE_BUILT_INS, reachable_modules
 from sim.deploy import DeployError, deploy, shippable_modules
 
 REPO = Path(__file__).resolve().parent.parent

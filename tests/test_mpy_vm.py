@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from sim.checks import mpy_run, mpy_vm
+from portability import mpy_run, mpy_vm
 
 PERIOD = mpy_vm.TICKS_PERIOD_MS
 # Where the guest's ticks_ms starts: around the half period (ticks_diff's sign flips
@@ -102,7 +102,7 @@ def test_stuck_in_native_code():
 
 def test_the_per_test_timeout_stops_a_test_stuck_in_native_code(tmp_path):
     """The project's pytest configuration ends such a test (a signal handler could not)."""
-    from sim.checks import REPO_ROOT
+    from portability import REPO_ROOT
 
     (tmp_path / "test_native_hang.py").write_text(_NATIVE_HANG)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",

@@ -2,13 +2,13 @@
 
 These run the three checks on the repository itself (code.py, boot.py, firmware/, lib/,
 tests/mpy/). A failure names the file and line; the same report comes from
-``python -m sim.checks.typecheck``, ``python -m sim.checks.cp_lint`` and
-``python -m sim.checks.mpy_run``.
+``python -m portability.typecheck``, ``python -m portability.cp_lint`` and
+``python -m portability.mpy_run``.
 """
 
 import pytest
 
-from sim.checks import cp_lint, mpy_run, typecheck
+from portability import cp_lint, mpy_run, typecheck
 
 
 def test_badge_files_type_check_against_circuitpython_stubs():

@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
-from sim.checks import cp_lint, mpy_run, mpy_vm, typecheck
-from sim.checks.cp_lint import RULES, lint_paths, lint_source
+from portability import cp_lint, mpy_run, mpy_vm, typecheck
+from portability.cp_lint import RULES, lint_paths, lint_source
 
 
 def plant(root, files):

@@ -25,7 +25,7 @@ The checks also switch the guest's garbage collector off: in this VM build, a
 collection after an exception was caught at module level frees live objects (seen as
 loop variables turning into other objects, or as a memory fault).
 
-``python -m sim.checks.mpy_vm`` is the child's entry point (a JSON request on stdin).
+``python -m portability.mpy_vm`` is the child's entry point (a JSON request on stdin).
 """
 
 import hashlib
@@ -83,9 +83,9 @@ def run(code, input_dir=None, fuel=FUEL, heap=HEAP, guest_ms=POWER_UP_TICKS_MS,
     with tempfile.TemporaryDirectory(prefix="badge-mpy-run-") as folder:
         folder = Path(folder)
         request["out_dir"] = str(folder)
-        repo_root = Path(__file__).resolve().parents[2]
+        repo_root = Path(__file__).resolve().parents[1]
         child = subprocess.Popen(
-            [sys.executable, "-m", "sim.checks.mpy_vm"], cwd=repo_root,
+            [sys.executable, "-m", "portability.mpy_vm"], cwd=repo_root,
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)
         try:

@@ -2,7 +2,7 @@
 
 mypy with circuitpython-stubs checks the CircuitPython APIs but takes CPython's standard
 library for granted; this lint (pure ``ast``) catches what would fail only on the badge.
-``python -m sim.checks.cp_lint [PATH ...]`` prints ``file:line:col: [rule] message`` and
+``python -m portability.cp_lint [PATH ...]`` prints ``file:line:col: [rule] message`` and
 exits 1 on findings; the default paths are code.py, boot.py, firmware/ and lib/.
 ``--rules`` lists the rules; their tables are in ``cp_rules``, the walk in ``cp_visitor``.
 """
@@ -11,8 +11,8 @@ import ast
 import sys
 from pathlib import Path
 
-from sim.checks import DEFAULT_TARGETS, ENTRY_FILES, REPO_ROOT, display_path, python_files
-from sim.checks.cp_visitor import Finding, Linter
+from portability import DEFAULT_TARGETS, ENTRY_FILES, REPO_ROOT, display_path, python_files
+from portability.cp_visitor import Finding, Linter
 
 RULES = {
     "missing-module": "import of a standard-library module the badge does not have",

@@ -4,8 +4,8 @@ import ast
 import re
 from dataclasses import dataclass
 
-from sim.checks import cp_rules as R
-from sim.checks.import_graph import is_import_guard as _is_guarded
+from portability import cp_rules as R
+from portability.import_graph import is_import_guard as _is_guarded
 
 _CONVERSION_WIDTH = re.compile(r"\{[^{}]*![rsa]:[^{}]+\}")
 # Counted repetition a{2} / a{1,3}, named groups, lookahead / lookbehind.

@@ -1,7 +1,8 @@
-"""Checks that stand in for a real badge: type check, CircuitPython lint, MicroPython run.
+"""The portability gate: checks that stand in for a real badge (type check, CircuitPython
+lint, MicroPython run). Not part of the simulator: they read the badge's files only.
 
 Each check looks at the files that go onto the CIRCUITPY drive (``code.py``,
-``boot.py``, ``firmware/``, ``lib/``) and runs as ``python -m sim.checks.<name>``:
+``boot.py``, ``firmware/``, ``lib/``) and runs as ``python -m portability.<name>``:
 
 - ``typecheck``: mypy with ``circuitpython-stubs`` and the Raspberry Pi Pico pin map;
 - ``cp_lint``: CPython-only language and library use that the stubs cannot see;
@@ -11,7 +12,7 @@ Each check looks at the files that go onto the CIRCUITPY drive (``code.py``,
 
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # What goes onto the badge's drive, relative to the repository root.
 DEFAULT_TARGETS = ("code.py", "boot.py", "firmware", "lib")

@@ -9,8 +9,8 @@ import path the badge uses (the drive's root, then ``/lib``). Two checks:
 - every ``tests/mpy/*.py`` scenario (files starting with ``_`` are helpers) runs in its
   own VM and ends by printing ``PASS``.
 
-``python -m sim.checks.mpy_run`` runs both and exits 1 on any failure;
-``python -m sim.checks.mpy_run tests/mpy/content_scenario.py ...`` runs only those scenarios
+``python -m portability.mpy_run`` runs both and exits 1 on any failure;
+``python -m portability.mpy_run tests/mpy/content_scenario.py ...`` runs only those scenarios
 (``--root DIR`` for another tree than the repository).
 """
 
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from sim.checks import REPO_ROOT, display_path
-from sim.checks import mpy_vm
-from sim.checks.import_graph import hardware_reasons
+from portability import REPO_ROOT, display_path
+from portability import mpy_vm
+from portability.import_graph import hardware_reasons
 
 SCENARIO_DIR = REPO_ROOT / "tests" / "mpy"
 COMPAT_DIR = Path(__file__).with_name("mpy_compat")
@@ -291,7 +291,7 @@ def run_all(root=REPO_ROOT, scenario_dir=SCENARIO_DIR):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sim.checks.mpy_run", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m portability.mpy_run", description=__doc__.splitlines()[0])
     parser.add_argument("scenarios", nargs="*", type=Path, help="run only these scenario scripts")
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help="the tree holding firmware/ and lib/")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """Type check the badge's files with mypy and circuitpython-stubs.
 
-``python -m sim.checks.typecheck`` prints mypy's report for code.py, boot.py, firmware/
+``python -m portability.typecheck`` prints mypy's report for code.py, boot.py, firmware/
 and lib/ and exits non-zero on errors. Module resolution is pinned down so that nothing
 on the host shadows the CircuitPython stubs: MYPYPATH is set here (never inherited), the
 simulator's shims (sim/shims) are never on it, and Blinka's board.py / busio.py in
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
 
-from sim.checks import DEFAULT_TARGETS, REPO_ROOT, python_files
+from portability import DEFAULT_TARGETS, REPO_ROOT, python_files
 
 CONFIG = Path(__file__).with_name("mypy.ini")
 DEFAULT_CACHE_DIR = REPO_ROOT / ".mypy_cache" / "badge"
