@@ -12,11 +12,11 @@ from pathlib import Path
 
 from sim.chips.sht31d import SHT31D
 from sim.chips.ssd1306 import SSD1306
-from sim.clock import RealClock, VirtualClock
+from sim.core.clock import RealClock, VirtualClock
 from sim.cp_version import NEWEST
-from sim.i2c_bus import I2CBus
+from sim.core.i2c_bus import I2CBus
 from sim.runtime import FirmwareRuntime
-from sim.serial_link import SerialLink
+from sim.core.serial_link import SerialLink
 from sim.world import World
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

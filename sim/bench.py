@@ -8,8 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from sim.clock import i2c_wire_time_s
-from sim.liveness import longest_stall
+from sim.core.clock import i2c_wire_time_s
+from sim.core.liveness import longest_stall
 
 
 def _badge(drive, **options):

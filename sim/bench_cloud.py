@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from sim.clock import RealClock, VirtualClock, i2c_wire_time_s, uart_wire_time_s
-from sim.loop import SimEventLoop
-from sim.serial_link import SerialLink
+from sim.core.clock import RealClock, VirtualClock, i2c_wire_time_s, uart_wire_time_s
+from sim.core.loop import SimEventLoop
+from sim.core.serial_link import SerialLink
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 THING = "bench-1"

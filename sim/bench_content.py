@@ -12,7 +12,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from sim.clock import i2c_wire_time_s, uart_wire_time_s
+from sim.core.clock import i2c_wire_time_s, uart_wire_time_s
 from sim.content.deliver import deliver
 from sim.content.photo import encode_photo, image_to_bits
 from sim.startup_content import _subscribed

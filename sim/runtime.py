@@ -13,7 +13,7 @@ away after it:
   recorded as a loop stall;
 - the working directory: the drive, so relative paths land on CIRCUITPY; the drive is
   read-only to the badge's code unless ``boot.py`` remounted it (EROFS, as on the board);
-- ``asyncio.run`` running the badge on one :class:`~sim.loop.SimEventLoop` per power-up,
+- ``asyncio.run`` running the badge on one :class:`~sim.core.loop.SimEventLoop` per power-up,
   which the simulator's own parts share;
 - ``asyncio.sleep`` / ``sleep_ms`` / ``wait_for`` in the badge's tasks as the asyncio
   port has them: whole milliseconds of ``ticks_ms``, the seconds converted with the
@@ -45,7 +45,7 @@ from pathlib import Path
 
 from sim.cp_version import NEWEST, CPVersion
 from sim.cp_version import getenv as cp_getenv
-from sim.loop import is_badge_task
+from sim.core.loop import is_badge_task
 
 SHIMS_DIR = Path(__file__).resolve().parent / "shims"
 
@@ -336,7 +336,7 @@ class FirmwareRuntime:
         self._patches.set_item(sys.modules, "asyncio.core", cp_asyncio_core)
         if self.world.clock.virtual:
             self._time_patches()
-            from sim.loop import sleep as one_turn_sleep
+            from sim.core.loop import sleep as one_turn_sleep
 
             self._patches.set(asyncio, "sleep", one_turn_sleep)
         self._asyncio_patches()
@@ -455,7 +455,7 @@ class FirmwareRuntime:
 
     # -- running ------------------------------------------------------------------------
     def _new_loop(self):
-        from sim.loop import SimEventLoop
+        from sim.core.loop import SimEventLoop
 
         loop = SimEventLoop(self.world.clock)
         self.loop = loop

@@ -6,7 +6,7 @@ import pytest
 @pytest.fixture
 def clock():
     """A fresh virtual clock at t = 0."""
-    from sim.clock import VirtualClock
+    from sim.core.clock import VirtualClock
 
     return VirtualClock()
 
@@ -14,7 +14,7 @@ def clock():
 @pytest.fixture
 def bus(clock):
     """An emulated I2C bus on ``clock``, already locked, for byte-level chip tests."""
-    from sim.i2c_bus import I2CBus
+    from sim.core.i2c_bus import I2CBus
 
     i2c = I2CBus(clock)
     assert i2c.try_lock()

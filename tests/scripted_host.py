@@ -6,12 +6,12 @@ from here.
 
 import asyncio
 
-from sim.clock import VirtualClock
+from sim.core.clock import VirtualClock
 from sim.cloud.memory_broker import FakeBroker
 from sim.cloud.memory_shadow import FakeShadowService
 from sim.expresslink.module import ExpressLinkModule
-from sim.loop import SimEventLoop
-from sim.serial_link import SerialLink
+from sim.core.loop import SimEventLoop
+from sim.core.serial_link import SerialLink
 
 THING = "badge-test"
 BYTE_S = 10 / 115200  # one 8N1 byte at 115200 baud

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from golden import assert_golden
-from sim.liveness import LoopHeld, check_liveness
+from sim.core.liveness import LoopHeld, check_liveness
 
 
 def probes(badge, address=0x44):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sim.engines.circuitpython import harness
-from sim.i2c_bus import I2CTarget, Nack
+from sim.core.i2c_bus import I2CTarget, Nack
 from sim.engines.circuitpython.parts import MissingPart, UF2_URL
 
 PROGRAM = Path(__file__).resolve().parent / "cp_programs" / "engine_check"

@@ -19,11 +19,11 @@ from expresslink import CommandTimeout, Message, ModuleError, ProtocolError
 from expresslink import events as ev
 from expresslink.client import ExpressLinkClient
 
-from sim.clock import VirtualClock
+from sim.core.clock import VirtualClock
 from sim.cloud.memory_broker import FakeBroker
 from sim.expresslink.module import ExpressLinkModule
-from sim.loop import SimEventLoop
-from sim.serial_link import SerialLink
+from sim.core.loop import SimEventLoop
+from sim.core.serial_link import SerialLink
 
 THING = "badge-7"
 TICKS_PERIOD = 1 << 29

@@ -7,7 +7,7 @@ import pytest
 
 from sim.chips.sht31d import SHT31D
 from sim.chips.ssd1306 import SSD1306
-from sim.i2c_bus import I2CBus
+from sim.core.i2c_bus import I2CBus
 from sequences import DRIVER_INIT
 
 adafruit_sht31d = pytest.importorskip("adafruit_sht31d")

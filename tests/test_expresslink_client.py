@@ -19,8 +19,8 @@ from expresslink.channel import poll_interval_ms
 from expresslink.client import ExpressLinkClient
 from expresslink.resync import PULSE
 from portability import cp_lint, typecheck
-from sim.clock import VirtualClock
-from sim.loop import SimEventLoop
+from sim.core.clock import VirtualClock
+from sim.core.loop import SimEventLoop
 
 TICKS_PERIOD = 1 << 29
 TICKS_START_MS = TICKS_PERIOD - 65_536   # supervisor.ticks_ms at a badge's power-up

@@ -4,8 +4,8 @@ import errno
 
 import pytest
 
-from sim.clock import i2c_wire_time_s
-from sim.i2c_bus import I2CBus, I2CTarget, Nack
+from sim.core.clock import i2c_wire_time_s
+from sim.core.i2c_bus import I2CBus, I2CTarget, Nack
 
 
 class Scratchpad(I2CTarget):

@@ -8,9 +8,9 @@ import pytest
 
 from sim import cp_asyncio_core
 from sim import world as world_module
-from sim.clock import VirtualClock
+from sim.core.clock import VirtualClock
 from sim.content.deliver import BadgeScript, deliver, sleep_until
-from sim.loop import SimEventLoop
+from sim.core.loop import SimEventLoop
 from sim.world import World
 
 THING = "badge-1"

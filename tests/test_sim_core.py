@@ -5,9 +5,9 @@ import weakref
 
 import pytest
 
-from sim.clock import VirtualClock, uart_wire_time_s
-from sim.loop import SimEventLoop
-from sim.serial_link import SerialLink
+from sim.core.clock import VirtualClock, uart_wire_time_s
+from sim.core.loop import SimEventLoop
+from sim.core.serial_link import SerialLink
 
 
 def run(clock, coro):
@@ -139,7 +139,7 @@ def test_uart_shim_write_blocks_beyond_fifo_and_read_times_out(make_badge):
 def test_one_turn_sleep_keeps_asyncio_semantics():
     """The simulator's sleep resumes a task in the timer's turn; results, cancellation,
     wait_for timeouts and the order of simultaneous sleepers are as with asyncio's."""
-    from sim.loop import sleep
+    from sim.core.loop import sleep
 
     clock = VirtualClock()
     order = []
@@ -168,7 +168,7 @@ def test_one_turn_sleep_keeps_asyncio_semantics():
 def test_one_turn_sleep_takes_one_loop_step_per_wake():
     """asyncio's sleep wakes a task in two callbacks (its timer sets a future, whose
     callback schedules the task's step); the simulator's sleep in one."""
-    from sim.loop import sleep
+    from sim.core.loop import sleep
 
     async def poller(sleep_fn):
         for _ in range(100):
@@ -203,7 +203,7 @@ def test_timers_due_together_run_in_the_order_they_were_made():
 def test_one_turn_sleep_in_a_task_made_without_the_loop_is_still_cancellable():
     """A plain asyncio.Task (not the loop's SimTask) sleeps with asyncio's own sleep, so
     cancelling it takes effect at once, not when its sleep would have ended."""
-    from sim.loop import sleep
+    from sim.core.loop import sleep
 
     clock = VirtualClock()
 
@@ -225,7 +225,7 @@ def test_cancelled_timers_do_not_pile_up(virtual):
     """Timeouts that are cancelled long before they are due (wait_for around a quick
     answer) are swept from the loop's timers, on the virtual and the real clock: their
     callbacks do not stay alive."""
-    from sim.clock import RealClock
+    from sim.core.clock import RealClock
 
     clock = VirtualClock() if virtual else RealClock()
     loop = SimEventLoop(clock)

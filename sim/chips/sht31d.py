@@ -28,7 +28,7 @@ datasheet is silent:
 import logging
 
 from sim.chips.crc8 import word_with_crc
-from sim.i2c_bus import I2CTarget, Nack
+from sim.core.i2c_bus import I2CTarget, Nack
 
 _log = logging.getLogger("sim.chips.sht31d")
 

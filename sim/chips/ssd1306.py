@@ -25,7 +25,7 @@ datasheet is silent:
 import logging
 
 from sim.chips.ssd1306_panel import HEIGHT, WIDTH, panel_pixels, pixels_to_image
-from sim.i2c_bus import I2CTarget, Nack
+from sim.core.i2c_bus import I2CTarget, Nack
 
 _log = logging.getLogger("sim.chips.ssd1306")
 

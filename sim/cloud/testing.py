@@ -12,10 +12,10 @@ import subprocess
 
 import pytest
 
-from sim.clock import VirtualClock
+from sim.core.clock import VirtualClock
 from sim.cloud.mosquitto import Mosquitto, find_mosquitto
 from sim.cloud.waiting import wait_for_answer
-from sim.loop import SimEventLoop
+from sim.core.loop import SimEventLoop
 
 LOOP_KINDS = ("plain", "virtual")
 

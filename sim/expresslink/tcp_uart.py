@@ -9,7 +9,7 @@ as on an unplugged UART. Pins (RST, WAKE, EVENT) are not exposed: use RESET and 
 import asyncio
 import time
 
-from sim.serial_link import SerialLink
+from sim.core.serial_link import SerialLink
 
 DEFAULT_THING = "badge-sim-0001"
 
@@ -20,7 +20,7 @@ class LoopClock:
     virtual = False
 
     def __init__(self, loop):
-        from sim.clock import StallLog
+        from sim.core.clock import StallLog
 
         self._loop = loop
         self.stalls = StallLog()

@@ -7,8 +7,8 @@ checks them, with the same exception types.
 """
 
 from sim import world as _world
-from sim.clock import uart_wire_time_s
-from sim.loop import _ONE_TURN
+from sim.core.clock import uart_wire_time_s
+from sim.core.loop import _ONE_TURN
 
 _DEINITED = "Object has been deinitialized and can no longer be used."
 

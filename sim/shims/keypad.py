@@ -18,7 +18,7 @@ import asyncio
 import math
 
 from sim import world as _world
-from sim.loop import _ONE_TURN
+from sim.core.loop import _ONE_TURN
 
 _TICKS_PER_S = 1024  # CircuitPython's port tick
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from sim.badge import DEFAULT_THING, PINS, RoomClimate
 from sim.chips.sht31d import SHT31D
 from sim.chips.ssd1306 import SSD1306
-from sim.clock import VirtualClock
+from sim.core.clock import VirtualClock
 from sim.engines.circuitpython import fat12
 from sim.engines.circuitpython.bridge import CoSimBridge
 from sim.engines.circuitpython.console import ConsoleCapture
@@ -29,8 +29,8 @@ from sim.engines.circuitpython.first_frame import FirstFrameWatch
 from sim.engines.circuitpython.i2c_router import I2CRouter
 from sim.engines.circuitpython.parts import DEFAULT_VERSION, IDLE_LOOPS, find_parts
 from sim.engines.circuitpython.process import NodeProcess
-from sim.loop import SimEventLoop
-from sim.serial_link import SerialLink
+from sim.core.loop import SimEventLoop
+from sim.core.serial_link import SerialLink
 
 def _gpio(attribute):
     """The RP2040 GPIO number of a pin of the firmware's pin map (``"GP13"`` -> 13)."""

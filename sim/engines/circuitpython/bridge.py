@@ -14,7 +14,7 @@ Python side is blocked in the read: it can never run ahead of the emulated clock
 import asyncio
 import time
 
-from sim.loop import sleep as sim_sleep
+from sim.core.loop import sleep as sim_sleep
 
 _SETTLE_TURNS = 64  # loop turns allowed at one instant for work that became ready
 _MAX_STEP_NS = 50_000_000  # sync at least every 50 ms of emulated time
@@ -25,7 +25,7 @@ class CoSimBridge:
     """Serves ``process`` (a :class:`~sim.engines.circuitpython.process.NodeProcess`).
 
     ``router``: the I2C chips; ``uart``: the RP2040's end of the UART wire
-    (:class:`~sim.serial_link.SerialEnd`); ``inputs``: {gpio: callable() -> level} read
+    (:class:`~sim.core.serial_link.SerialEnd`); ``inputs``: {gpio: callable() -> level} read
     at every sync; ``outputs``: {gpio: callable(level)} told of RP2040 pin changes;
     ``console``: a :class:`~sim.engines.circuitpython.console.ConsoleCapture`.
     """

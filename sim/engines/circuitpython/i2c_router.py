@@ -1,6 +1,6 @@
 """I2C0's chips, answering the RP2040's transactions at their emulated time.
 
-The chips are the simulator's own :class:`~sim.i2c_bus.I2CTarget` objects, the same ones
+The chips are the simulator's own :class:`~sim.core.i2c_bus.I2CTarget` objects, the same ones
 the CPython engine uses: the address byte is offered to ``ack_address``; a write hands
 the chip its data bytes at the transaction's end; a read asks the chip for its answer
 right after the address byte. Wire time is paid on the RP2040's side (the Node host
@@ -10,7 +10,7 @@ completes each byte after its SCL periods); time a chip spends stretching the cl
 
 import collections
 
-from sim.i2c_bus import GENERAL_CALL, I2CRecord, Nack
+from sim.core.i2c_bus import GENERAL_CALL, I2CRecord, Nack
 
 
 class I2CRouter:

@@ -4,7 +4,7 @@ Every step of every task is measured by the simulator's loop (``clock.stalls``);
 turns the record into a verdict with the culprit's name.
 """
 
-from sim.loop import step_name
+from sim.core.loop import step_name
 
 
 class LoopHeld(AssertionError):

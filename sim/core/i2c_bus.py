@@ -13,7 +13,7 @@ the lock. A bus with nothing attached has no pull-up resistors (``has_pull_ups``
 
 Every transfer costs its wire time at the bus frequency, charged to the simulator's
 clock as a blocking ``"i2c"`` wait: START + address 10 clocks, 9 per data byte, STOP 1
-(the total of ``sim.clock.i2c_wire_time_s``); a refused address costs 11 clocks. A read
+(the total of ``sim.core.clock.i2c_wire_time_s``); a refused address costs 11 clocks. A read
 that asks for more bytes than the target returns gets 0xFF for the rest (SDA released,
 pulled high), as on a real bus. Each transaction is logged (``log``, bounded) and
 counted.
@@ -24,9 +24,9 @@ import errno
 import logging
 import threading
 
-from sim.clock import I2C_HZ
+from sim.core.clock import I2C_HZ
 
-_log = logging.getLogger("sim.i2c_bus")
+_log = logging.getLogger("sim.core.i2c_bus")
 
 # Addresses probed by ``scan()``: 0x08-0x77 (0x00-0x07 and 0x78-0x7F are reserved).
 SCAN_FIRST = 0x08
@@ -188,7 +188,7 @@ class I2CBus:
         self.clock.block(seconds, "i2c")
 
     # A transaction = START + address byte (1 + 9 clocks), 9 clocks per data byte, STOP
-    # (1 clock): the same total as sim.clock.i2c_wire_time_s.
+    # (1 clock): the same total as sim.core.clock.i2c_wire_time_s.
     def _charge_address(self):
         self._charge(10)
 

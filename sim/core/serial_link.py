@@ -12,7 +12,7 @@ Readers either poll (``in_waiting`` / ``read``, as ``busio.UART`` does) or await
 import asyncio
 from collections import deque
 
-from sim.clock import UART_BAUD
+from sim.core.clock import UART_BAUD
 
 _EARLY_NS = 1000  # 1 us, about 1 % of a byte time at 115200 baud
 

@@ -9,7 +9,7 @@ It is asyncio's own ``SelectorEventLoop``, changed only through what asyncio doc
 - timers (``call_at``, ``call_later``) go to the loop's own heap, ordered by time and
   then by the order they were made in;
 - the loop's selector is where asyncio waits when no callback is ready. It waits for
-  the next timer of that heap instead: on a :class:`~sim.clock.VirtualClock` it jumps
+  the next timer of that heap instead: on a :class:`~sim.core.clock.VirtualClock` it jumps
   the clock there, on a real clock it waits for it in the operating system; then it
   hands every timer that is due to asyncio with ``call_soon``, to run in this turn.
 
@@ -323,7 +323,8 @@ async def sleep(delay, result=None):
     return result
 
 
-_SIM_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# The whole sim/ package, not only sim/core/: chips, the module and the broker are sim code too.
+_SIM_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def _is_sim_code(coro):
