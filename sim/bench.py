@@ -13,7 +13,7 @@ from sim.core.liveness import longest_stall
 
 
 def _badge(drive, **options):
-    from sim.badge import VirtualBadge
+    from sim.engines.cpython.badge import VirtualBadge
     from sim.deploy import write_settings_template
 
     write_settings_template(drive)

@@ -148,7 +148,7 @@ def _reading_times(i2c_log, address=0x44):
 
 def reading_to_broker(readings=20, period_s=10):
     """Latency (s) from a reading's I2C read to its PUBLISH at a subscriber, virtual time."""
-    from sim.badge import VirtualBadge
+    from sim.engines.cpython.badge import VirtualBadge
     from sim.cloud.mqtt_link import MqttCloudLink
     from sim.deploy import write_settings_template
 

@@ -58,7 +58,7 @@ def measure(drive, trials=5, settings=None):
     """{kind: [(latency_s, floor_s)]} over ``trials`` deliveries of each kind.
 
     ``settings``: settings.toml text for the badge (default: the template's)."""
-    from sim.badge import VirtualBadge
+    from sim.engines.cpython.badge import VirtualBadge
     from sim.deploy import write_settings_template
 
     if settings is None:

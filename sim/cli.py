@@ -131,7 +131,7 @@ def _run(args):
         from sim.engines.circuitpython.cli import run_circuitpython
 
         return run_circuitpython(args)
-    from sim.badge import VirtualBadge
+    from sim.engines.cpython.badge import VirtualBadge
 
     if args.virtual_time and args.duration is None:
         print("--virtual-time needs --duration S: a virtual clock runs as fast as it "

@@ -24,7 +24,7 @@ def bus(clock):
 @pytest.fixture
 def make_badge(tmp_path):
     """Factory: ``make_badge(settings="KEY = 1\\n", **VirtualBadge options)``."""
-    from sim.badge import VirtualBadge
+    from sim.engines.cpython.badge import VirtualBadge
     from sim.deploy import write_settings_template
 
     def make(settings=None, **options):

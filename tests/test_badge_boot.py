@@ -2,7 +2,7 @@
 
 import shutil
 
-from sim.badge import REPO_ROOT, VirtualBadge
+from sim.engines.cpython.badge import REPO_ROOT, VirtualBadge
 
 
 def boot(make_badge, settings="", held=()):

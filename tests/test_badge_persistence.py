@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from firmware.storage import pack_record
-from sim.badge import VirtualBadge
+from sim.engines.cpython.badge import VirtualBadge
 from sim.content.deliver import BadgeScript, deliver, sleep_until
 from sim.content.photo import encode_photo, image_to_bits
 from PIL import Image, ImageDraw

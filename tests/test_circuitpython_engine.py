@@ -154,7 +154,7 @@ def test_soft_reload_runs_code_py_again_with_the_bus_back(check_run):
 
 
 def _cpython_label_frame(tmp_path):
-    from sim.badge import VirtualBadge
+    from sim.engines.cpython.badge import VirtualBadge
 
     root = tmp_path / "cpython-drive"
     root.mkdir()
@@ -180,7 +180,7 @@ def test_built_in_font_has_circuitpythons_glyph_metrics_on_both_engines(check_ru
     """CircuitPython's built-in font gives every glyph a whole 6x12 tile with dx = dy = 0;
     Blinka's BDF font says dy = -2, which put baseline-placed text one row lower on the
     CPython engine until the runtime gave it CircuitPython's metrics."""
-    from sim.badge import VirtualBadge
+    from sim.engines.cpython.badge import VirtualBadge
 
     assert check_run.checks("glyph")[:1] == ["6 12 0 0"]
     root = tmp_path / "font-drive"

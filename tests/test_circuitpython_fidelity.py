@@ -2,9 +2,10 @@
 
 Each test closes one difference between the simulator's stand-ins and the real modules
 (read off the CircuitPython source for the versions the badge supports, see
-sim/cp_version.py). Where the behaviour depends on the version, the test runs on each
-version it differs for. Small planted code.py files exercise one module at a time; the
-badge's own firmware is tested against these rules in test_firmware_on_circuitpython.py.
+sim/engines/cpython/cp_version.py). Where the behaviour depends on the version, the test
+runs on each version it differs for. Small planted code.py files exercise one module at a
+time; the badge's own firmware is tested against these rules in
+test_firmware_on_circuitpython.py.
 """
 
 import errno
@@ -12,8 +13,8 @@ import textwrap
 
 import pytest
 
-from sim.badge import VirtualBadge
-from sim.cp_version import SUPPORTED, CPVersion, getenv
+from sim.engines.cpython.badge import VirtualBadge
+from sim.engines.cpython.cp_version import SUPPORTED, CPVersion, getenv
 
 IDLE = """
 import asyncio
@@ -97,7 +98,7 @@ def test_badge_getenv_never_reads_the_computers_environment(planted, monkeypatch
     monkeypatch.setenv("BADGE_FROM_HOST", "1")
     badge = planted("""
         import os
-        from sim import world
+        from sim.engines.cpython import world
         world.current().results["host"] = os.getenv("BADGE_FROM_HOST")
         world.current().results["drive"] = os.getenv("BADGE_NAME")
         world.current().results["error"] = None
@@ -115,7 +116,7 @@ def test_badge_getenv_never_reads_the_computers_environment(planted, monkeypatch
 
 SLEEPS = """
 import asyncio
-from sim import world
+from sim.engines.cpython import world
 
 async def main():
     w = world.current()
@@ -168,7 +169,7 @@ import asyncio
 import board
 import busio
 from asyncio import core
-from sim import world
+from sim.engines.cpython import world
 
 async def second_reader(uart):
     try:
@@ -327,7 +328,7 @@ def test_an_empty_bus_has_no_pull_ups(planted):
 
 WRITE = """
 import os
-from sim import world
+from sim.engines.cpython import world
 w = world.current()
 try:
     with open("note.txt", "w") as f:
@@ -346,7 +347,7 @@ with open("code.py") as f:
 
 REMOUNT = """
 import storage
-from sim import world
+from sim.engines.cpython import world
 try:
     storage.remount("/", readonly=False)
     world.current().results["remount"] = "ok"
@@ -395,7 +396,7 @@ import displayio
 import i2cdisplaybus
 import supervisor
 import adafruit_displayio_ssd1306
-from sim import world
+from sim.engines.cpython import world
 
 runs = world.current().results.setdefault("runs", [])
 try:
@@ -450,7 +451,7 @@ def test_soft_reload_runs_code_py_again_but_not_boot_py(planted):
 HELD = """
 import board
 import keypad
-from sim import world
+from sim.engines.cpython import world
 keys = keypad.Keys((board.GP13, board.GP14), value_when_pressed=False, pull=True)
 world.current().results["events"] = [(e.key_number, e.pressed)
                                      for e in iter(keys.events.get, None)]
@@ -478,7 +479,7 @@ import busio
 import displayio
 import i2cdisplaybus
 import adafruit_displayio_ssd1306
-from sim import world
+from sim.engines.cpython import world
 
 displayio.release_displays()
 i2c = busio.I2C(board.GP5, board.GP4)
@@ -521,7 +522,7 @@ def test_display_bus_ignores_write_errors(planted):
 def test_sys_print_exception_only_on_9x_and_it_warns(planted, version, present):
     badge = planted("""
         import sys
-        from sim import world
+        from sim.engines.cpython import world
         world.current().results["has"] = hasattr(sys, "print_exception")
         if world.current().results["has"]:
             sys.print_exception(ValueError("x"))

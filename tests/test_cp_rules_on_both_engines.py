@@ -34,7 +34,7 @@ def on_circuitpython(tmp_path, version):
 
 
 def on_cpython(tmp_path, version):
-    from sim.badge import VirtualBadge
+    from sim.engines.cpython.badge import VirtualBadge
 
     root = tmp_path / "cpython-drive"
     shutil.copytree(PROGRAM, root)

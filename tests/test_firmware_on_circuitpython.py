@@ -9,7 +9,7 @@ the CircuitPython engine's to confirm on the real firmware.
 import pytest
 
 from golden import assert_golden
-from sim.cp_version import SUPPORTED
+from sim.engines.cpython.cp_version import SUPPORTED
 
 
 def lines_with(badge, text):

@@ -6,12 +6,12 @@ import sys
 
 import pytest
 
-from sim import cp_asyncio_core
-from sim import world as world_module
+from sim.engines.cpython import cp_asyncio_core
+from sim.engines.cpython import world as world_module
 from sim.core.clock import VirtualClock
 from sim.content.deliver import BadgeScript, deliver, sleep_until
 from sim.core.loop import SimEventLoop
-from sim.world import World
+from sim.engines.cpython.world import World
 
 THING = "badge-1"
 TICK_S = 1 / 1024  # CircuitPython's keypad counts its interval in these

@@ -258,7 +258,7 @@ def test_both_engines_wire_the_firmware_pin_map():
     """The firmware's pin map (firmware/settings.py) is the one definition: the CPython
     engine wires from it, and the CircuitPython engine's GPIO numbers agree with it."""
     from firmware.settings import PINS
-    from sim import badge
+    from sim.engines.cpython import badge
     from sim.engines.circuitpython import badge as cp_badge
 
     defaults = {attr: name for _key, attr, name in PINS}

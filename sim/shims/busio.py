@@ -6,7 +6,7 @@ the badge has no SPI parts. Arguments are checked as CircuitPython 9/10 on the R
 checks them, with the same exception types.
 """
 
-from sim import world as _world
+from sim.engines.cpython import world as _world
 from sim.core.clock import uart_wire_time_s
 from sim.core.loop import _ONE_TURN
 
@@ -110,7 +110,7 @@ class UART:
     - arguments are checked (``timeout`` 0..100 s, ``bits`` 5..8, ``stop`` 1..2,
       ``receiver_buffer_size`` >= 1, not both pins None, pins not in use);
     - it can be polled: ``asyncio.core._io_queue.queue_read(uart)`` returns once a byte
-      is waiting (see :mod:`sim.cp_asyncio_core`).
+      is waiting (see :mod:`sim.engines.cpython.cp_asyncio_core`).
     """
 
     _FIFO = 32

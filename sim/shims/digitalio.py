@@ -1,6 +1,6 @@
 """CircuitPython ``digitalio`` on the simulator's pins."""
 
-from sim import world as _world
+from sim.engines.cpython import world as _world
 
 
 class Direction:

@@ -11,13 +11,13 @@ scanner costs nothing.
 
 The event queue can be waited on from asyncio without polling, as on CircuitPython
 (where ``select.poll`` watches it): ``asyncio.core._io_queue.queue_read(events)``
-returns once it holds an event (see :mod:`sim.cp_asyncio_core`).
+returns once it holds an event (see :mod:`sim.engines.cpython.cp_asyncio_core`).
 """
 
 import asyncio
 import math
 
-from sim import world as _world
+from sim.engines.cpython import world as _world
 from sim.core.loop import _ONE_TURN
 
 _TICKS_PER_S = 1024  # CircuitPython's port tick

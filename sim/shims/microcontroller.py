@@ -1,6 +1,6 @@
 """CircuitPython ``microcontroller`` for the simulated RP2040."""
 
-from sim import world as _world
+from sim.engines.cpython import world as _world
 
 
 class Pin:

@@ -2,7 +2,7 @@
 
 import time as _time
 
-from sim import world as _world
+from sim.engines.cpython import world as _world
 
 _EPOCH_2026 = 1767225600  # 2026-01-01T00:00:00Z
 

@@ -10,7 +10,7 @@ with USB connected it raises RuntimeError. Other paths than ``/`` raise
 
 import errno
 
-from sim import world as _world
+from sim.engines.cpython import world as _world
 
 
 def remount(mount_path, readonly=False, *, disable_concurrent_write_protection=False):

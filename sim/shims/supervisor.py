@@ -1,6 +1,6 @@
 """CircuitPython ``supervisor`` on the simulator's clock."""
 
-from sim import world as _world
+from sim.engines.cpython import world as _world
 
 
 def ticks_ms():
@@ -35,7 +35,7 @@ class RunReason:
 
 def reload():
     """A soft reload: code.py stops here and runs again (boot.py does not)."""
-    from sim.runtime import SoftReload
+    from sim.engines.cpython.runtime import SoftReload
 
     world = _world.current()
     if world.request_reload is not None:

@@ -121,7 +121,7 @@ def test_soft_reload_in_the_middle_of_a_run(drive, version):
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("version", VERSIONS)
 def test_climate_screen_equals_the_cpython_engine(drive, version):
-    from sim.badge import VirtualBadge
+    from sim.engines.cpython.badge import VirtualBadge
 
     badge, _report, _ = run_badge(drive, version, 45, temperature_c=21.5, humidity_rh=40)
     twin_drive = drive.parent / ("cpython-" + version)
@@ -190,7 +190,7 @@ def test_every_screen_with_the_largest_content_for_ten_minutes_through_a_reload(
     import shutil
     from test_badge_content import sample_picture
 
-    from sim.badge import VirtualBadge
+    from sim.engines.cpython.badge import VirtualBadge
 
     source = tmp_path / "picture.jpg"
     sample_picture().save(source, quality=90)

@@ -2,9 +2,9 @@
 wired to the simulator's own chips, ExpressLink emulator and broker.
 
 :class:`CircuitPythonBadge` has the surface the command line, the terminal view and the
-start-up content use on :class:`sim.badge.VirtualBadge` (``on_loop``, ``at``, ``press``,
-``stop``, ``run``, ``screenshot``, ``display``, ``sensor``, ``clock``, ``console``,
-``module``, ``cloud``, ``cloud_ready``, ``thing``), plus the console keys
+start-up content use on :class:`sim.engines.cpython.badge.VirtualBadge` (``on_loop``,
+``at``, ``press``, ``stop``, ``run``, ``screenshot``, ``display``, ``sensor``, ``clock``,
+``console``, ``module``, ``cloud``, ``cloud_ready``, ``thing``), plus the console keys
 (:meth:`send_keys`, :meth:`soft_reload`) and the figures its report needs. Time is always
 the emulated RP2040's: a run of ``duration_s`` is that many emulated seconds.
 
@@ -18,7 +18,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from sim.badge import DEFAULT_THING, PINS, RoomClimate
+from sim.engines.cpython.badge import DEFAULT_THING, PINS, RoomClimate
 from sim.chips.sht31d import SHT31D
 from sim.chips.ssd1306 import SSD1306
 from sim.core.clock import VirtualClock

@@ -4,7 +4,8 @@ On the badge, ``await asyncio.core._io_queue.queue_read(obj)`` parks a task unti
 ``select.poll`` reports ``obj`` readable: core objects that support polling (a
 ``keypad`` event queue, a ``busio.UART``) wake a task without any Python code
 running in the meantime. CPython's asyncio has no such queue, so the simulator puts
-this module in place as ``asyncio.core`` for a run (:class:`sim.runtime.FirmwareRuntime`).
+this module in place as ``asyncio.core`` for a run
+(:class:`sim.engines.cpython.runtime.FirmwareRuntime`).
 A simulated object supports it by having ``async _sim_wait_readable()``.
 
 As in the port's ``IOQueue._enqueue``, only one task may wait on a stream in each

@@ -14,7 +14,7 @@ def current():
     if _current is None:
         raise RuntimeError(
             "no simulated badge is running: CircuitPython shims need a World "
-            "(see sim.world.install)"
+            "(see sim.engines.cpython.world.install)"
         )
     return _current
 
@@ -82,7 +82,7 @@ class World:
     ``claims`` every live shim object that holds pins (``busio.I2C``, ``busio.UART``,
     ``digitalio.DigitalInOut``, ``keypad.Keys``), which a soft reload deinitialises
     unless a display still uses it. ``cp_version`` is the CircuitPython version the
-    shims follow (:class:`sim.cp_version.CPVersion`).
+    shims follow (:class:`sim.engines.cpython.cp_version.CPVersion`).
     """
 
     def __init__(self, clock, *, ticks_wrap_after_s=65.0):
@@ -92,7 +92,7 @@ class World:
         self.pins = {}
         self.keypads = []
         self.claims = []
-        from sim.cp_version import CPVersion
+        from sim.engines.cpython.cp_version import CPVersion
 
         self.cp_version = CPVersion()
         self.phase = "boot"  # "boot" while boot.py runs, then "code"

@@ -6,8 +6,8 @@ away after it:
 - the import path: the shims (built-in modules) first, then the drive's root and its
   ``lib`` folder, exactly the badge's order;
 - ``os.getenv`` reading the drive's ``settings.toml`` exactly as the chosen
-  CircuitPython version does (``cp_version``; see :mod:`sim.cp_version`), never the
-  computer's environment;
+  CircuitPython version does (``cp_version``; see :mod:`sim.engines.cpython.cp_version`),
+  never the computer's environment;
 - ``time.sleep`` / ``time.monotonic`` on the simulator's clock (only in the thread
   that runs the badge), so a blocking sleep in a driver advances virtual time and is
   recorded as a loop stall;
@@ -18,8 +18,8 @@ away after it:
 - ``asyncio.sleep`` / ``sleep_ms`` / ``wait_for`` in the badge's tasks as the asyncio
   port has them: whole milliseconds of ``ticks_ms``, the seconds converted with the
   version's float precision (``sleep(0.016)`` is 15 ms on 9.x-10.1.x);
-- ``asyncio.core._io_queue`` (:mod:`sim.cp_asyncio_core`), with which the badge waits
-  for a ``keypad`` event queue or a ``busio.UART`` without polling;
+- ``asyncio.core._io_queue`` (:mod:`sim.engines.cpython.cp_asyncio_core`), with which the
+  badge waits for a ``keypad`` event queue or a ``busio.UART`` without polling;
 - ``sys.print_exception`` where the version has it (9.x, with its FutureWarning);
 - soft reloads (:meth:`FirmwareRuntime.soft_reload`, ``supervisor.reload()``): the
   badge's tasks stop, every pin is released except those a display still holds, and
@@ -43,11 +43,11 @@ import threading
 import time
 from pathlib import Path
 
-from sim.cp_version import NEWEST, CPVersion
-from sim.cp_version import getenv as cp_getenv
+from sim.engines.cpython.cp_version import NEWEST, CPVersion
+from sim.engines.cpython.cp_version import getenv as cp_getenv
 from sim.core.loop import is_badge_task
 
-SHIMS_DIR = Path(__file__).resolve().parent / "shims"
+SHIMS_DIR = Path(__file__).resolve().parents[2] / "shims"
 
 # Libraries that live in CIRCUITPY/lib on a badge (top-level import names).
 BADGE_LIBRARIES = (
@@ -129,7 +129,7 @@ class FirmwareRuntime:
     ``on_loop(loop)`` is called when code.py's ``asyncio.run`` creates its loop (once
     per power-up: soft reloads keep it): the simulator starts its own parts (module
     emulator, broker, views) there. ``cp_version``: the CircuitPython version the shims
-    follow (:mod:`sim.cp_version`).
+    follow (:mod:`sim.engines.cpython.cp_version`).
     """
 
     def __init__(self, world, code_root, drive_dir, *, strict_libs=False, echo=False,
@@ -318,7 +318,7 @@ class FirmwareRuntime:
         self._patches.set(sys, "print_exception", print_exception)
 
     def __enter__(self):
-        from sim import world as world_module
+        from sim.engines.cpython import world as world_module
 
         self._thread = threading.get_ident()
         self.drive_dir.mkdir(parents=True, exist_ok=True)
@@ -330,7 +330,7 @@ class FirmwareRuntime:
             self._finder = _DriveOnlyFinder([self.code_root, self.code_root / "lib"])
             sys.meta_path.insert(0, self._finder)
         self._patches.set(os, "getenv", self._getenv(os.getenv))
-        from sim import cp_asyncio_core
+        from sim.engines.cpython import cp_asyncio_core
 
         self._patches.set(asyncio, "core", cp_asyncio_core)
         self._patches.set_item(sys.modules, "asyncio.core", cp_asyncio_core)
@@ -350,7 +350,7 @@ class FirmwareRuntime:
         return self
 
     def __exit__(self, *exc):
-        from sim import world as world_module
+        from sim.engines.cpython import world as world_module
 
         os.chdir(self._saved_cwd)
         self._patches.restore()

@@ -13,13 +13,13 @@ from pathlib import Path
 from sim.chips.sht31d import SHT31D
 from sim.chips.ssd1306 import SSD1306
 from sim.core.clock import RealClock, VirtualClock
-from sim.cp_version import NEWEST
+from sim.engines.cpython.cp_version import NEWEST
 from sim.core.i2c_bus import I2CBus
-from sim.runtime import FirmwareRuntime
+from sim.engines.cpython.runtime import FirmwareRuntime
 from sim.core.serial_link import SerialLink
-from sim.world import World
+from sim.engines.cpython.world import World
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 DEFAULT_THING = "badge-1"
 
@@ -71,7 +71,7 @@ class VirtualBadge:
     sees as its drive (settings.toml, stored content); ``virtual_time``: run on a
     virtual clock (fast, deterministic) or in real time; ``cp_version``: the
     CircuitPython version whose behaviour the shims follow ("10.2.1", "10.0.3",
-    "9.2.1"; see :mod:`sim.cp_version`).
+    "9.2.1"; see :mod:`sim.engines.cpython.cp_version`).
     """
 
     def __init__(self, *, code_root=REPO_ROOT, drive_dir=None, virtual_time=True,
