@@ -14,7 +14,7 @@ from sim.core.liveness import longest_stall
 
 def _badge(drive, **options):
     from sim.engines.cpython.badge import VirtualBadge
-    from sim.deploy import write_settings_template
+    from sim.tools.deploy import write_settings_template
 
     write_settings_template(drive)
     return VirtualBadge(drive_dir=drive, **options)

@@ -150,7 +150,7 @@ def reading_to_broker(readings=20, period_s=10):
     """Latency (s) from a reading's I2C read to its PUBLISH at a subscriber, virtual time."""
     from sim.engines.cpython.badge import VirtualBadge
     from sim.cloud.mqtt_link import MqttCloudLink
-    from sim.deploy import write_settings_template
+    from sim.tools.deploy import write_settings_template
 
     arrivals = {}  # seq -> (time s, payload)
     with tempfile.TemporaryDirectory() as drive:

@@ -59,7 +59,7 @@ def measure(drive, trials=5, settings=None):
 
     ``settings``: settings.toml text for the badge (default: the template's)."""
     from sim.engines.cpython.badge import VirtualBadge
-    from sim.deploy import write_settings_template
+    from sim.tools.deploy import write_settings_template
 
     if settings is None:
         write_settings_template(drive)

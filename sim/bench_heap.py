@@ -20,7 +20,7 @@ VERSIONS = ("9.2.1", "10.2.1")
 
 def import_order():
     """Every module the badge ships, each after the modules it imports."""
-    from sim.deploy import deploy_plan
+    from sim.tools.deploy import deploy_plan
 
     shipped, _left_out = deploy_plan()
     files = {name: Path(source) for name, (source, _where) in shipped.items()}

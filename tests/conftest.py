@@ -25,7 +25,7 @@ def bus(clock):
 def make_badge(tmp_path):
     """Factory: ``make_badge(settings="KEY = 1\\n", **VirtualBadge options)``."""
     from sim.engines.cpython.badge import VirtualBadge
-    from sim.deploy import write_settings_template
+    from sim.tools.deploy import write_settings_template
 
     def make(settings=None, **options):
         drive = tmp_path / "drive"

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from golden import assert_golden
-from sim.deploy import BADGE_DISTRIBUTIONS, DeployError, deploy
+from sim.tools.deploy import BADGE_DISTRIBUTIONS, DeployError, deploy
 
 REPO = Path(__file__).resolve().parent.parent
 CP9 = "Adafruit CircuitPython 9.2.1 on 2024-11-20; Raspberry Pi Pico with rp2040\n"
@@ -41,7 +41,7 @@ def test_deploy_refuses_circuitpython_8(tmp_path):
 
 def _deployed_files():
     """What a deploy writes: each module the badge imports, plus boot.py and code.py."""
-    from sim.deploy import ENTRY_FILES, deploy_plan
+    from sim.tools.deploy import ENTRY_FILES, deploy_plan
 
     return len(deploy_plan()[0]) + len(ENTRY_FILES)
 
@@ -63,7 +63,7 @@ def test_deploy_copies_everything_and_keeps_settings(tmp_path, source, suffix):
     assert lines[-3].startswith("deployed %d files" % _deployed_files()), lines[-3]
     # The circup requirements list the same libraries.
     listed = [line.strip() for line in
-              (REPO / "sim/templates/circup-requirements.txt").read_text().splitlines()
+              (REPO / "sim/tools/templates/circup-requirements.txt").read_text().splitlines()
               if line.strip() and not line.startswith("#")]
     assert sorted(listed) == sorted(BADGE_DISTRIBUTIONS.values())
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sim import mpy_cross
+from sim.tools import mpy_cross
 from portability.import_graph import BADGE_BUILT_INS, reachable_modules
-from sim.deploy import DeployError, deploy, shippable_modules
+from sim.tools.deploy import DeployError, deploy, shippable_modules
 
 REPO = Path(__file__).resolve().parent.parent
 CP10 = "Adafruit CircuitPython 10.2.1 on 2025-11-04; Raspberry Pi Pico with rp2040\n"
@@ -170,7 +170,7 @@ def test_a_second_deploy_removes_what_the_first_left(tmp_path):
     (drive / "lib" / "asyncio" / "stream.py").write_text("# old deploy\n")
     (drive / "lib" / "user_library.py").write_text("# not ours: stays\n")
     lines = list(deploy(drive))
-    from sim.deploy import deploy_plan
+    from sim.tools.deploy import deploy_plan
 
     removed = len(deploy_plan()[0]) + 1  # each module's .py, and the stale stream.py
     assert any(line.startswith("removed %d files" % removed) for line in lines), lines

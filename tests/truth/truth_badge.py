@@ -25,7 +25,7 @@ from PIL import Image
 
 from sim.content.deliver import BadgeScript, deliver, sleep_until
 from sim.content.payloads import photo_payload
-from sim.deploy import write_settings_template
+from sim.tools.deploy import write_settings_template
 from sim.engines.circuitpython.harness import CodeEndWatch
 from deployed import deploy_once
 from sim.engines.circuitpython.report import RunReport

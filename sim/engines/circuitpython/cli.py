@@ -30,7 +30,7 @@ def _drive(args):
                   file=sys.stderr)
             raise SystemExit(2)
         return root, None
-    from sim.deploy import DeployError
+    from sim.tools.deploy import DeployError
     from sim.engines.circuitpython.drive import deploy_checkout
 
     scratch = Path(tempfile.mkdtemp(prefix="badge-circuitpy-"))
@@ -58,7 +58,7 @@ def _write_back(drive, files):
 
 
 def run_circuitpython(args):
-    from sim.cli import _startup_items
+    from sim.tools.cli import _startup_items
     from sim.engines.circuitpython.badge import CircuitPythonBadge
     from sim.engines.circuitpython.parts import MissingPart, find_parts
     from sim.engines.circuitpython.report import RunReport
@@ -108,7 +108,7 @@ def run_circuitpython(args):
         if args.headless:
             badge.run(args.duration)
         else:
-            from sim.interactive import attach_live_view
+            from sim.tools.interactive import attach_live_view
 
             with attach_live_view(badge):
                 badge.run(args.duration, real_time=True)
@@ -123,6 +123,6 @@ def run_circuitpython(args):
     if report is not None:
         report.write(args.report, wall_s)
         print("report: %s" % args.report)
-    from sim.cli import finish_run
+    from sim.tools.cli import finish_run
 
     return finish_run(args, badge, startup, items)

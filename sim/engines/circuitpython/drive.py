@@ -3,13 +3,13 @@
 :func:`deploy_checkout` runs ``python -m sim deploy`` into a folder (what ``run
 --engine circuitpython`` uses without ``--root``). :func:`test_drive` makes a drive
 of a few program files plus Adafruit libraries compiled to ``.mpy`` with CircuitPython's
-own mpy-cross (:mod:`sim.mpy_cross`), as a real badge would hold them.
+own mpy-cross (:mod:`sim.tools.mpy_cross`), as a real badge would hold them.
 """
 
 import shutil
 from pathlib import Path
 
-from sim.deploy import BADGE_DISTRIBUTIONS, deploy, library_files, write_settings_template
+from sim.tools.deploy import BADGE_DISTRIBUTIONS, deploy, library_files, write_settings_template
 
 
 def deploy_checkout(drive, *, source=False):
@@ -26,7 +26,7 @@ def test_drive(drive, program_files, libraries=(), *, compiled=True):
     """Copy ``program_files`` (paths) to the top of ``drive`` and the named Adafruit
     libraries (top-level module names, e.g. ``"adafruit_sht31d"``) into ``drive/lib``,
     as ``.mpy`` (``compiled``) or ``.py``. Returns ``drive``."""
-    from sim import mpy_cross
+    from sim.tools import mpy_cross
 
     drive = Path(drive)
     (drive / "lib").mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from sim.engines.circuitpython.badge import CircuitPythonBadge
 def why_missing(version):
     """Why the engine cannot run ``version`` here (a missing UF2, Node package or
     mpy-cross, with where to get it), or None when everything is there."""
-    from sim import mpy_cross
+    from sim.tools import mpy_cross
     from sim.engines.circuitpython.parts import MissingPart, find_parts
 
     try:

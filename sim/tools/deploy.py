@@ -4,7 +4,7 @@ Ships only the modules the badge can import: the import graph from ``code.py`` a
 ``boot.py`` through firmware/, lib/ and the pinned Adafruit libraries (the ``.py`` files
 of the installed host packages, so it works offline), lazy imports inside functions
 included (:func:`portability.import_graph.reachable_modules`). Each is compiled to
-``.mpy`` with CircuitPython's own mpy-cross (:mod:`sim.mpy_cross`): from ``.py`` the
+``.mpy`` with CircuitPython's own mpy-cross (:mod:`sim.tools.mpy_cross`): from ``.py`` the
 badge runs out of heap compiling them. ``code.py`` and ``boot.py`` stay ``.py``
 (CircuitPython runs only those names). With ``source=True`` (``--source``) the same
 modules are copied as ``.py``, for debugging and for the simulator's CPython engine.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from portability.import_graph import badge_modules, reachable_modules
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MIN_CIRCUITPYTHON = 9
 ENTRY_FILES = ("boot.py", "code.py")  # run by CircuitPython itself: always .py
@@ -177,9 +177,9 @@ def deploy(drive, *, force=False, source=False, repo=REPO_ROOT, compiler=None):
     """Put the badge's modules on ``drive``; yields one line per step, then a summary.
 
     ``source``: copy ``.py`` files instead of compiling to ``.mpy``; ``compiler``: the
-    mpy-cross to use (default :func:`sim.mpy_cross.find_mpy_cross`).
+    mpy-cross to use (default :func:`sim.tools.mpy_cross.find_mpy_cross`).
     """
-    from sim import mpy_cross
+    from sim.tools import mpy_cross
 
     drive, repo = Path(drive), Path(repo)
     yield _check_drive(drive, force)

@@ -10,7 +10,7 @@ import contextlib
 import os
 import sys
 
-from sim.views.terminal import TerminalView
+from sim.tools.terminal import TerminalView
 
 _HELP = "keys: a b c buttons | +/- temperature | ]/[ humidity | r reload | q quit"
 _REFRESH_S = 0.1

@@ -18,7 +18,7 @@ import os
 import subprocess
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_VAR = "CIRCUITPY_MPY_CROSS"
 VERSION = "10.2.1"
 BUILT = REPO_ROOT / "build" / ("mpy-cross-" + VERSION)

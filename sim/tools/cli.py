@@ -120,7 +120,7 @@ def build_parser():
     bench = sub.add_parser("bench", help="measure speed, stalls and bus costs")
     bench.add_argument("--duration", type=_positive_float, default=600.0, metavar="S",
                        help="simulated seconds for the speed figure (default 600)")
-    from sim.cloud_cli import add_cloud_commands
+    from sim.tools.cloud_cli import add_cloud_commands
 
     parser.cloud_handlers = add_cloud_commands(sub)
     return parser
@@ -143,7 +143,7 @@ def _run(args):
               file=sys.stderr)
         return 2
     if root is not None:
-        from sim.deploy import cpython_engine_refusal
+        from sim.tools.deploy import cpython_engine_refusal
 
         refusal = cpython_engine_refusal(root)
         if refusal:
@@ -182,11 +182,11 @@ def _run(args):
         drive = root
     else:
         scratch = drive = Path(tempfile.mkdtemp(prefix="badge-drive-"))
-    from sim.deploy import write_settings_template
+    from sim.tools.deploy import write_settings_template
 
     write_settings_template(drive)
     badge = VirtualBadge(
-        code_root=root or Path(__file__).resolve().parent.parent, drive_dir=drive,
+        code_root=root or Path(__file__).resolve().parents[2], drive_dir=drive,
         virtual_time=args.virtual_time, temperature_c=args.temperature,
         humidity_rh=args.humidity, strict_libs=root is not None,
         echo=args.console, seed=args.seed, module=not args.no_module,
@@ -211,7 +211,7 @@ def _run(args):
         if args.headless:
             badge.run(args.duration)
         else:
-            from sim.interactive import attach_live_view
+            from sim.tools.interactive import attach_live_view
 
             with attach_live_view(badge):
                 try:
@@ -269,7 +269,7 @@ def _startup_items(args):
 
 
 def _deploy(args):
-    from sim.deploy import DeployError, deploy
+    from sim.tools.deploy import DeployError, deploy
 
     try:
         for line in deploy(Path(args.drive), force=args.force, source=args.source):

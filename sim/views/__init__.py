@@ -1,1 +1,0 @@
-"""Ways to look at the virtual badge: terminal (live) and PNG files."""
