@@ -143,8 +143,8 @@ def test_liveness_check_names_a_task_that_blocks(make_badge):
 def test_a_press_shows_the_next_screen_within_one_button_scan_and_a_frame(tmp_path):
     """The benchmark's button figure, bounded: a press is seen at the button scanner's
     next scan (20 ms keypad interval) and the new screen is one full frame on I2C."""
-    from sim.bench import button_latency
-    from sim.bench_content import FULL_FRAME_S as frame_s
+    from sim.bench.run import button_latency
+    from sim.bench.content import FULL_FRAME_S as frame_s
 
     results = button_latency(tmp_path / "drive", presses=6)
     scan_s = 20 / 1024  # 0.02 s in CircuitPython's 1/1024 s ticks

@@ -201,7 +201,7 @@ def test_readings_reach_a_watcher_through_mosquitto(make_badge, mosquitto_broker
 
 
 def test_a_reading_is_sent_the_moment_it_is_taken():
-    from sim.bench_cloud import reading_to_broker
+    from sim.bench.cloud import reading_to_broker
 
     figures = reading_to_broker(readings=3)
     assert figures["count"] == 3

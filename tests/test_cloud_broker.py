@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sim.cloud.bench import publish_rate
+from sim.bench.link_rate import publish_rate
 from sim.cloud.broker import EmbeddedBroker
 from sim.cloud.mosquitto import Mosquitto, find_mosquitto, free_port
 from sim.cloud.mqtt_link import MqttCloudLink

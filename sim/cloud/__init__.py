@@ -11,5 +11,6 @@ Modules (imported by their own names, so that importing the package stays cheap)
   shadow model.
 - ``link_for_url``: the cloud link for a broker URL (``memory://`` or MQTT).
 - ``run`` / ``watch`` / ``shadow_client``: entry points for ``python -m sim broker|watch|send``.
-- ``mosquitto``: starts a mosquitto process for tests; ``bench``: publish-rate figures.
+- ``mosquitto``: starts a mosquitto process for tests. (The MQTT link's publish-rate
+  bench is ``sim.bench.link_rate``.)
 """

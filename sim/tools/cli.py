@@ -281,7 +281,7 @@ def _deploy(args):
 
 
 def _bench(args):
-    from sim.bench import main as bench_main
+    from sim.bench.run import main as bench_main
 
     return bench_main(args)
 

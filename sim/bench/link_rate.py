@@ -3,7 +3,7 @@
 One publisher sends ~60-byte messages one after the other (QoS 1: each waits for its
 PUBACK, as an ExpressLink module's SEND does) to a subscriber on another connection;
 the rate counts messages the subscriber received, over wall-clock time. Run on a plain
-asyncio loop. ``python -m sim.cloud.bench`` prints the figures for the embedded broker
+asyncio loop. ``python -m sim.bench.link_rate`` prints the figures for the embedded broker
 and, when installed, mosquitto.
 """
 

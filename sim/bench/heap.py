@@ -14,7 +14,7 @@ from pathlib import Path
 
 from portability.import_graph import module_imports
 
-PROGRAM = Path(__file__).resolve().parent.parent / "tests" / "cp_programs" / "heap" / "code.py"
+PROGRAM = Path(__file__).resolve().parents[2] / "tests" / "cp_programs" / "heap" / "code.py"
 VERSIONS = ("9.2.1", "10.2.1")
 
 

@@ -70,7 +70,7 @@ def climate_update(drive):
         part[0] += len(record.data)
         part[1] += i2c_wire_time_s(len(record.data))
         part[2] += 1
-    from sim.bench_content import FULL_FRAME_S
+    from sim.bench.content import FULL_FRAME_S
 
     full_frame_bytes = 1024
     full_frame_s = FULL_FRAME_S
@@ -98,7 +98,7 @@ def button_latency(drive, presses=12):
         # 0.7 s apart (away from the 10 s sampling), 1.7 ms later in the scan each time
         badge.at(12.0 + 0.7017 * index, press)
     badge.run(12.0 + 0.7017 * presses + 1.0)
-    from sim.bench_content import first_refresh
+    from sim.bench.content import first_refresh
 
     results = []
     for pressed_s, start in starts:
@@ -143,11 +143,11 @@ def report(duration_s=600.0, out=print, cloud=True, content=True, circuitpython=
                c["full_frame_bytes"], c["full_frame_s"] * 1e3,
                100 * c["total_s"] / c["full_frame_s"]))
     if cloud:
-        from sim.bench_cloud import report as cloud_report
+        from sim.bench.cloud import report as cloud_report
 
         cloud_report(out)
     if content:
-        from sim.bench_content import report as content_report
+        from sim.bench.content import report as content_report
 
         content_report(out)
         content_report(out, scan_ms=50)
@@ -155,7 +155,7 @@ def report(duration_s=600.0, out=print, cloud=True, content=True, circuitpython=
         from sim.engines.circuitpython.bench import report as circuitpython_report
 
         circuitpython_report(out)
-        from sim.bench_heap import report as heap_report
+        from sim.bench.heap import report as heap_report
 
         heap_report(out)
     return 0

@@ -20,7 +20,7 @@ from sim.core.clock import RealClock, VirtualClock, i2c_wire_time_s, uart_wire_t
 from sim.core.loop import SimEventLoop
 from sim.core.serial_link import SerialLink
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 THING = "bench-1"
 TICKS_PERIOD = 1 << 29
 # A telemetry payload as the badge sends it, with wide fields: the worst common case.
