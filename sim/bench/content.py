@@ -15,7 +15,7 @@ from pathlib import Path
 from sim.core.clock import i2c_wire_time_s, uart_wire_time_s
 from sim.content.deliver import deliver
 from sim.content.photo import encode_photo, image_to_bits
-from sim.startup_content import _subscribed
+from sim.content.startup import _subscribed
 
 # One full refresh: column and page windows, then control byte + 1024 data bytes.
 FULL_FRAME_S = 2 * i2c_wire_time_s(6) + i2c_wire_time_s(1 + 1024)

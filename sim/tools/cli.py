@@ -202,7 +202,7 @@ def _run(args):
     started = time.monotonic()
     startup = None
     if items or args.screen:
-        from sim.startup_content import StartupContent
+        from sim.content.startup import StartupContent
 
         startup = StartupContent(badge, items, args.screen)
     try:

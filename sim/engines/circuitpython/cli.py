@@ -98,7 +98,7 @@ def run_circuitpython(args):
         report = RunReport(badge) if args.report else None
         startup = None
         if items or args.screen:
-            from sim.startup_content import StartupContent
+            from sim.content.startup import StartupContent
 
             startup = StartupContent(badge, items, args.screen)
         if args.reload_at is not None:
