@@ -46,7 +46,10 @@ def measure(version, drive):
 
     run = run_program(drive, version, [("heap imports", stop, 0.01)], duration_s=60)
     found = {"modules": {}, "failed": []}
-    for line in run.lines:
+    # Only the run with the console attached: the first one, cut short by the host's
+    # Ctrl-C, may leave a line half printed.
+    starts = [index for index, line in enumerate(run.lines) if "code.py output:" in line]
+    for line in run.lines[starts[-1] + 1 if starts else 0:]:
         words = line.split()
         if line.startswith("heap start"):
             found["start"] = int(words[2])
