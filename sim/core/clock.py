@@ -71,6 +71,7 @@ class VirtualClock:
     def __init__(self):
         self._now_ns = 0
         self.stalls = StallLog()
+        self.pace = None  # a sim.core.pace.Pace: paced, paused or stepped against real time
 
     def now(self):
         """Seconds since the simulation started (float)."""

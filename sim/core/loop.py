@@ -10,8 +10,10 @@ It is asyncio's own ``SelectorEventLoop``, changed only through what asyncio doc
   then by the order they were made in;
 - the loop's selector is where asyncio waits when no callback is ready. It waits for
   the next timer of that heap instead: on a :class:`~sim.core.clock.VirtualClock` it jumps
-  the clock there, on a real clock it waits for it in the operating system; then it
-  hands every timer that is due to asyncio with ``call_soon``, to run in this turn.
+  the clock there (or, with a :class:`~sim.core.pace.Pace` on the clock, waits as its
+  rate says: paused, stepped, 1x, 10x, 100x), on a real clock it waits for it in the
+  operating system; then it hands every timer that is due to asyncio with
+  ``call_soon``, to run in this turn.
 
 Sockets are still real (the embedded broker talks over loopback TCP inside this same
 loop), so before the virtual clock jumps the selector polls them without waiting; data
@@ -92,15 +94,21 @@ class _ClockSelector(selectors.DefaultSelector):
             events = super().select(grace if wait is None else min(wait, grace))
             if events:
                 return events
+        pace = loop.clock.pace
+        if pace is not None:  # time control: paused, stepped or paced against real time
+            return pace.wait(self._poll, loop.clock, wait)
         if wait is None:
             if not loop.io_expected:
-                loop.idle_forever = True
                 # Nothing scheduled and no one expects I/O: poll lightly so that a
                 # thread-safe call (call_soon_threadsafe) can still wake us.
                 return super().select(grace)
             return []
         loop.clock.advance(wait)
         return []
+
+    def _poll(self, timeout):
+        """Wait up to ``timeout`` real seconds (None: without limit) for the sockets."""
+        return super().select(timeout)
 
 
 class SimTask(asyncio.Task):
@@ -125,7 +133,6 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         self.clock = clock
         self.io_expected = 0
         self.io_grace_s = io_grace_s
-        self.idle_forever = False
         self.errors = []
         # Timers: a heap of [when_s, sequence, callback, args, context, handle], lists
         # compared in C. ``handle`` is the TimerHandle returned by call_at, or None for

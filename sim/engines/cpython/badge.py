@@ -71,14 +71,20 @@ class VirtualBadge:
     sees as its drive (settings.toml, stored content); ``virtual_time``: run on a
     virtual clock (fast, deterministic) or in real time; ``cp_version``: the
     CircuitPython version whose behaviour the shims follow ("10.2.1", "10.0.3",
-    "9.2.1"; see :mod:`sim.engines.cpython.cp_version`).
+    "9.2.1"; see :mod:`sim.engines.cpython.cp_version`); ``pace``: a
+    :class:`sim.core.pace.Pace` that paces, pauses or steps the virtual clock (the
+    badge page's time control).
     """
 
     def __init__(self, *, code_root=REPO_ROOT, drive_dir=None, virtual_time=True,
                  temperature_c=22.0, humidity_rh=45.0, strict_libs=False, echo=False,
                  seed=None, module=True, broker_url=None, broker_listen=("127.0.0.1", 0),
-                 thing=DEFAULT_THING, cp_version=NEWEST):
+                 thing=DEFAULT_THING, cp_version=NEWEST, pace=None):
         self.clock = VirtualClock() if virtual_time else RealClock()
+        if pace is not None:
+            if not virtual_time:
+                raise ValueError("pace controls a virtual clock: pass virtual_time=True")
+            self.clock.pace = pace
         self.world = World(self.clock)
         self.code_root = Path(code_root)
         self.drive_dir = Path(drive_dir) if drive_dir is not None else self.code_root
