@@ -13,13 +13,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: sim test bench golden deps clean mosquitto mpy-cross node-deps truth
+.PHONY: sim test bench golden deps clean mosquitto mpy-cross node-deps web-deps chromium truth
 
 # `make sim ENGINE=circuitpython [CP=9.2.1]`: the official CircuitPython on an emulated RP2040.
-sim: $(STAMP) mpy-cross node-deps
+sim: $(STAMP) mpy-cross node-deps web-deps
 	$(PY) -m sim $(if $(ENGINE)$(CP),run $(if $(ENGINE),--engine $(ENGINE)) $(if $(CP),--cp $(CP)))
 
-test: $(STAMP) mosquitto mpy-cross node-deps
+test: $(STAMP) mosquitto mpy-cross node-deps web-deps chromium
 	$(VENV)/bin/pytest
 
 # The badge firmware itself on the real CircuitPython (not part of `make test`): each
@@ -27,14 +27,14 @@ test: $(STAMP) mosquitto mpy-cross node-deps
 truth: $(STAMP) mosquitto mpy-cross node-deps
 	PYTEST=$(VENV)/bin/pytest tests/truth/run
 
-bench: $(STAMP) mpy-cross node-deps
+bench: $(STAMP) mpy-cross node-deps web-deps chromium
 	$(PY) -m sim bench
 
 # Regenerate the pixel-exact golden frames in tests/golden/ after a deliberate UI change.
 golden: $(STAMP) mpy-cross
 	BADGE_UPDATE_GOLDEN=1 $(VENV)/bin/pytest
 
-deps: $(STAMP) mpy-cross node-deps
+deps: $(STAMP) mpy-cross node-deps web-deps
 
 # The CircuitPython engine's npm package (rp2040js, pinned by package-lock.json), with the
 # machine's Node.js. Without npm the engine's tests are skipped and say how to get it.
@@ -76,6 +76,24 @@ $(MPY_CROSS): | $(STAMP)
 			"(set CIRCUITPYTHON_SRC=DIR, or CIRCUITPY_MPY_CROSS=/path/to/mpy-cross; see docs/hardware-and-settings.md)"; \
 	fi
 
+# The badge page's front-end packages (uPlot, pinned by package-lock.json), served by the
+# simulator itself: no CDN, no build step.
+WEB_DIR := sim/web
+WEB_STAMP := $(WEB_DIR)/node_modules/.installed
+
+web-deps: $(if $(wildcard $(WEB_DIR)/package-lock.json),$(WEB_STAMP))
+
+$(WEB_STAMP): $(WEB_DIR)/package.json $(WEB_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "the badge page needs npm for its plotting library" \
+		"(Debian: apt-get install nodejs npm)"; exit 1; }
+	cd $(WEB_DIR) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed
+
+# The browser tests drive Debian's Chromium with Playwright; install it if it is missing.
+chromium:
+	@test -x /usr/bin/chromium || { \
+		echo "installing chromium (Debian package) for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 # The tests start a real mosquitto on a loopback port; install it if it is missing.
 mosquitto:
 	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || { \
@@ -83,4 +101,4 @@ mosquitto:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto openssl >/dev/null; }
 
 clean:
-	rm -rf $(VENV) build *.egg-info $(NODE_DIR)/node_modules
+	rm -rf $(VENV) build *.egg-info $(NODE_DIR)/node_modules $(WEB_DIR)/node_modules
