@@ -7,8 +7,8 @@ from here.
 import asyncio
 
 from sim.core.clock import VirtualClock
-from sim.cloud.memory_broker import FakeBroker
-from sim.cloud.memory_shadow import FakeShadowService
+from sim.cloud.memory_broker import MemoryBroker
+from sim.cloud.memory_shadow import MemoryShadowService
 from sim.expresslink.module import ExpressLinkModule
 from sim.core.loop import SimEventLoop
 from sim.core.serial_link import SerialLink
@@ -105,18 +105,18 @@ class ScriptedHost:
 
 
 class Bench:
-    """A module on a SerialLink, a FakeBroker cloud and a scripted host."""
+    """A module on a SerialLink, a MemoryBroker cloud and a scripted host."""
 
     def __init__(self, clock, shadow_service=False, **module_options):
         self.clock = clock
         self.link = SerialLink(clock)
-        self.broker = FakeBroker()
+        self.broker = MemoryBroker()
         self.cloud = self.broker.link()
         options = {"seed": 7}
         options.update(module_options)
         self.module = ExpressLinkModule(clock, self.link.device, self.cloud, THING, **options)
         self.host = ScriptedHost(self.link.host, clock)
-        self.shadow_service = FakeShadowService(self.broker) if shadow_service else None
+        self.shadow_service = MemoryShadowService(self.broker) if shadow_service else None
 
     async def connect(self):
         assert await self.host.command("CONNECT") == b"OK 1 CONNECTED"

@@ -4,7 +4,7 @@ Both sides were written separately (the client from the specification digest, th
 module emulator from the same digest with its own parser), so each checks the other.
 The client runs over the host end of a 115200-baud SerialLink wrapped to look like
 ``busio.UART``; the module sits on the device end with an in-memory broker
-(``FakeBroker``, fast) or, where it matters, the real embedded MQTT broker with its
+(``MemoryBroker``, fast) or, where it matters, the real embedded MQTT broker with its
 device shadow service.
 """
 
@@ -20,7 +20,7 @@ from expresslink import events as ev
 from expresslink.client import ExpressLinkClient
 
 from sim.core.clock import VirtualClock
-from sim.cloud.memory_broker import FakeBroker
+from sim.cloud.memory_broker import MemoryBroker
 from sim.expresslink.module import ExpressLinkModule
 from sim.core.loop import SimEventLoop
 from sim.core.serial_link import SerialLink
@@ -181,14 +181,14 @@ def _run_loop(clock, main):
 
 @pytest.fixture
 def fake(virtual_ticks):
-    """``fake(scenario, **rig_options)``: run ``scenario(rig)`` with a FakeBroker cloud."""
+    """``fake(scenario, **rig_options)``: run ``scenario(rig)`` with a MemoryBroker cloud."""
 
     def run(scenario, boot=True, **options):
         clock = virtual_ticks["clock"] = VirtualClock()
         box = {}
 
         async def main():
-            broker = FakeBroker()
+            broker = MemoryBroker()
             rig = box["rig"] = Rig(clock, broker.link(), broker, **options)
             rig.module.start()
             try:

@@ -6,7 +6,7 @@ import time
 
 import serial
 
-from sim.cloud.memory_broker import FakeBroker
+from sim.cloud.memory_broker import MemoryBroker
 from sim.expresslink.module import ExpressLinkModule
 from sim.expresslink.tcp_uart import parse_listen, run_expresslink_server, serve_module
 
@@ -67,7 +67,7 @@ def wait_for_module(port):
 
 def test_serve_module_end_to_end_with_pyserial():
     runner = LoopThread()
-    broker = FakeBroker()
+    broker = MemoryBroker()
     heard = []
 
     async def start():

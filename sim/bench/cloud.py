@@ -75,12 +75,12 @@ def _run(loop, coroutine):
 async def _ping_times(clock, rounds):
     """(round trips of ``AT`` -> ``OK`` by the badge's client, the module's processing
     time), both in seconds."""
-    from sim.cloud.memory_broker import FakeBroker
+    from sim.cloud.memory_broker import MemoryBroker
     from sim.expresslink.module import ExpressLinkModule
 
     _, client_module = _client_modules()
     link = SerialLink(clock)
-    module = ExpressLinkModule(clock, link.device, FakeBroker().link(), THING)
+    module = ExpressLinkModule(clock, link.device, MemoryBroker().link(), THING)
     module.start()
     client = client_module.ExpressLinkClient(link.host)
     await client.wait_ready()

@@ -10,11 +10,11 @@ def cloud_link_for(broker_url):
     its own shadow service (timestamps from the wall clock; this process only), for any
     other URL an ``MqttCloudLink`` to that broker (ValueError when the URL is malformed)."""
     if broker_url in MEMORY_URLS:
-        from sim.cloud.memory_broker import FakeBroker
-        from sim.cloud.memory_shadow import FakeShadowService
+        from sim.cloud.memory_broker import MemoryBroker
+        from sim.cloud.memory_shadow import MemoryShadowService
 
-        broker = FakeBroker()
-        FakeShadowService(broker, now_s=lambda: int(time.time()))
+        broker = MemoryBroker()
+        MemoryShadowService(broker, now_s=lambda: int(time.time()))
         return broker.link()
     from sim.cloud.mqtt_link import MqttCloudLink
 

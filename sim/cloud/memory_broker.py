@@ -1,7 +1,7 @@
 """An in-memory MQTT-like hub for fast tests: many clients, topic filters, no retained messages.
 
-``FakeBroker`` routes publishes to every session (and local listener) with a matching
-filter, once per session, in a later loop step (never re-entrantly). ``FakeCloudLink``
+``MemoryBroker`` routes publishes to every session (and local listener) with a matching
+filter, once per session, in a later loop step (never re-entrantly). ``MemoryCloudLink``
 is one client's :class:`~sim.expresslink.cloud.CloudLink`. Knobs on the broker:
 ``unreachable`` (connect raises hint 3), ``refuse_all`` / ``refused_client_ids``
 (hint 5), ``denied_filters`` (SUBSCRIBE refused), ``latency_s`` (per operation).
@@ -33,12 +33,12 @@ def _check_qos(qos):
         raise ValueError("QoS must be 0 or 1, got " + repr(qos))
 
 
-class FakeBroker:
+class MemoryBroker:
     """The hub. ``link()`` makes a client; ``listen()`` taps topics from the test side."""
 
     def __init__(self, latency_s=0.0):
         self.latency_s = latency_s
-        self.sessions = {}  # client_id -> FakeCloudLink
+        self.sessions = {}  # client_id -> MemoryCloudLink
         self.listeners = []  # [topic_filter, callback(topic, payload)]
         self.log = []  # (client_id or None, topic, payload, qos) of every publish
         self.unreachable = False
@@ -48,7 +48,7 @@ class FakeBroker:
         self.connects = 0
 
     def link(self):
-        return FakeCloudLink(self)
+        return MemoryCloudLink(self)
 
     def listen(self, topic_filter, callback):
         """Call ``callback(topic, payload)`` for each matching publish; returns a handle."""
@@ -96,8 +96,8 @@ class FakeBroker:
             del self.sessions[link.client_id]
 
 
-class FakeCloudLink(CloudLink):
-    """One client session on a :class:`FakeBroker` (clean session at each connect)."""
+class MemoryCloudLink(CloudLink):
+    """One client session on a :class:`MemoryBroker` (clean session at each connect)."""
 
     def __init__(self, broker):
         self.broker = broker

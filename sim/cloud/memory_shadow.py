@@ -1,4 +1,4 @@
-"""The Device Shadow service on an in-memory ``FakeBroker``, for fast module tests.
+"""The Device Shadow service on an in-memory ``MemoryBroker``, for fast module tests.
 
 The same shadow model and answers as the MQTT service (``shadow_requests`` over
 ``shadow_document``); only the transport differs: requests arrive as broker listener
@@ -11,7 +11,7 @@ from sim.cloud.shadow_requests import REQUEST_FILTERS, ShadowResponder, encode, 
 DEFAULT_EPOCH_S = 1756684800  # 2025-09-01 00:00:00 UTC: the timestamp when no clock is given
 
 
-class FakeShadowService:
+class MemoryShadowService:
     """Answers shadow requests published on ``broker``.
 
     ``now_s()``: epoch seconds (int) for timestamps. ``silent = True`` swallows requests

@@ -2,7 +2,7 @@
 
 Both clouds answer through :class:`ShadowResponder`: the MQTT service
 (``shadow_service.ShadowService``) and the in-memory one
-(``memory_shadow.FakeShadowService``), so they share one shadow model
+(``memory_shadow.MemoryShadowService``), so they share one shadow model
 (``shadow_document.ShadowStore``) and one set of answers.
 
 Choices where AWS's Device Shadow documentation leaves things open:

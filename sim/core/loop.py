@@ -299,7 +299,7 @@ class _OneTurn:
         return iter((None,))
 
 
-_ONE_TURN = _OneTurn()
+ONE_TURN = _OneTurn()  # ``await ONE_TURN``: let every other ready callback run once
 
 
 async def sleep(delay, result=None):
@@ -321,7 +321,7 @@ async def sleep(delay, result=None):
         return await _ASYNCIO_SLEEP(delay, result)
     when = loop.clock.now() + delay
     loop._sleeper = (task, when)  # the task's call_soon, right after the yield, takes it
-    await _ONE_TURN
+    await ONE_TURN
     if loop._sleeper is not None or loop.clock.now() < when - _RESOLUTION_S:
         # The task was not rescheduled through call_soon as asyncio's tasks are: sleep
         # the rest the ordinary way rather than wake early.

@@ -1,7 +1,7 @@
 """The emulated module's interface to the cloud: one MQTT session per module.
 
 The module talks to the cloud only through a :class:`CloudLink`. Two implementations
-exist: :class:`sim.cloud.memory_broker.FakeCloudLink` (in memory, for fast tests)
+exist: :class:`sim.cloud.memory_broker.MemoryCloudLink` (in memory, for fast tests)
 and ``sim.cloud.mqtt_link.MqttCloudLink`` (MQTT 3.1.1 over TCP to a real broker).
 
 Contract for implementations:

@@ -8,7 +8,7 @@ checks them, with the same exception types.
 
 from sim.engines.cpython import world as _world
 from sim.core.clock import uart_wire_time_s
-from sim.core.loop import _ONE_TURN
+from sim.core.loop import ONE_TURN
 
 _DEINITED = "Object has been deinitialized and can no longer be used."
 
@@ -278,7 +278,7 @@ class UART:
         is, as CircuitPython's poller takes one)."""
         self._live()
         if self.in_waiting:
-            await _ONE_TURN
+            await ONE_TURN
             return
         await self._end.wait_readable()
 

@@ -18,7 +18,7 @@ import asyncio
 import math
 
 from sim.engines.cpython import world as _world
-from sim.core.loop import _ONE_TURN
+from sim.core.loop import ONE_TURN
 
 _TICKS_PER_S = 1024  # CircuitPython's port tick
 
@@ -66,7 +66,7 @@ class EventQueue:
         """Return once the queue holds an event (after one turn of the loop if it
         already does, as CircuitPython's poller takes one)."""
         if self._events:
-            await _ONE_TURN
+            await ONE_TURN
             return
         future = asyncio.get_running_loop().create_future()
         self._readers.append(future)

@@ -39,6 +39,27 @@ def _temperature(text):
     return _number(text, -40, 125, "what the SHT31-D measures (deg C)")
 
 
+def _listen(text):
+    """argparse type: HOST:PORT for an embedded broker to listen on."""
+    from sim.cloud.run import parse_listen
+
+    try:
+        return parse_listen(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _broker_url(text):
+    """argparse type: mqtt://host:port or mqtts://host:port, checked before the run."""
+    from sim.cloud.mqtt_link import parse_broker_url
+
+    try:
+        parse_broker_url(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def _add_run_options(parser):
     parser.add_argument("--headless", action="store_true",
                         help="no live view (for scripts and CI)")
@@ -65,10 +86,10 @@ def _add_run_options(parser):
                              "temporary one; with --root, the root itself)")
     parser.add_argument("--console", action="store_true",
                         help="echo the badge's console (headless runs)")
-    parser.add_argument("--broker", metavar="URL",
+    parser.add_argument("--broker", type=_broker_url, metavar="URL",
                         help="MQTT broker for the module (mqtt://host:port or "
                              "mqtts://host:port); default: an embedded one in this process")
-    parser.add_argument("--listen", metavar="HOST:PORT",
+    parser.add_argument("--listen", type=_listen, metavar="HOST:PORT",
                         help="where the embedded broker listens (default 127.0.0.1:1883 "
                              "in real time, a free port with --virtual-time)")
     parser.add_argument("--thing", default="badge-1", metavar="NAME",
@@ -149,23 +170,7 @@ def _run(args):
         if refusal:
             print(refusal, file=sys.stderr)
             return 2
-    listen = ("127.0.0.1", 0 if args.virtual_time else 1883)
-    if args.listen:
-        from sim.cloud.run import parse_listen
-
-        try:
-            listen = parse_listen(args.listen)
-        except ValueError as error:
-            print("--listen: %s" % error, file=sys.stderr)
-            return 2
-    if args.broker:
-        from sim.cloud.mqtt_link import parse_broker_url
-
-        try:
-            parse_broker_url(args.broker)
-        except ValueError as error:
-            print("--broker: %s" % error, file=sys.stderr)
-            return 2
+    listen = args.listen or ("127.0.0.1", 0 if args.virtual_time else 1883)
     try:
         items = _startup_items(args)
     except ValueError as error:

@@ -228,26 +228,19 @@ class CircuitPythonBadge:
 
     async def _start_cloud(self, outputs):
         """The embedded broker (unless a URL was given) and the module, as on the board."""
-        from sim.cloud.mqtt_link import MqttCloudLink
-        from sim.expresslink.module import ExpressLinkModule
+        from sim.engines.cloud_parts import BrokerStartError, build_module, start_embedded_broker
 
         url = self.broker_url
         if url is None:
-            from sim.cloud.run import EmbeddedCloud
-
-            self.cloud = EmbeddedCloud(*self.broker_listen, clock=self.clock)
             try:
-                await self.cloud.start()
-            except OSError as error:
-                self.startup_error = "cannot start the embedded broker on %s:%d (%s)" % (
-                    self.broker_listen[0], self.broker_listen[1], error.strerror or error)
-                self.cloud = None
+                self.cloud = await start_embedded_broker(self.broker_listen, self.clock)
+            except BrokerStartError as error:
+                self.startup_error = str(error)
                 self.stop()
                 return
             url = self.cloud.url
-        # The module's boot garbage is random: seeded, so a run repeats exactly.
-        module = ExpressLinkModule(self.clock, self.uart_link.device, MqttCloudLink(url),
-                                   thing_name=self.thing, seed=self.seed or 0)
+        module = build_module(self.clock, self.uart_link.device, url, self.thing,
+                              seed=self.seed or 0)
         self.module = module
         outputs[GPIO_RESET] = module.set_reset
         outputs[GPIO_WAKE] = module.set_wake

@@ -76,15 +76,7 @@ def run_circuitpython(args):
         print("--qr, --photo, --name and --screen travel through the module: drop "
               "--no-module", file=sys.stderr)
         return 2
-    listen = ("127.0.0.1", 0)
-    if args.listen:
-        from sim.cloud.run import parse_listen
-
-        try:
-            listen = parse_listen(args.listen)
-        except ValueError as error:
-            print("--listen: %s" % error, file=sys.stderr)
-            return 2
+    listen = args.listen or ("127.0.0.1", 0)
     try:
         drive, scratch = _drive(args)
     except SystemExit as stop:

@@ -153,30 +153,19 @@ class VirtualBadge:
 
     async def _start_cloud(self):
         """Start the embedded broker (unless a URL was given), then power the module."""
-        from sim.cloud.mqtt_link import MqttCloudLink
-        from sim.expresslink.module import ExpressLinkModule
+        from sim.engines.cloud_parts import BrokerStartError, build_module, start_embedded_broker
 
         url = self.broker_url
         if url is None:
-            from sim.cloud.run import EmbeddedCloud
-
-            self.cloud = EmbeddedCloud(*self.broker_listen, clock=self.clock)
             try:
-                await self.cloud.start()
-            except OSError as error:
-                host, port = self.broker_listen
-                self.startup_error = (
-                    "cannot start the embedded broker on %s:%d (%s): another broker "
-                    "may be running there; use it with --broker mqtt://%s:%d, or pick "
-                    "another port with --listen %s:%d"
-                    % (host, port, error.strerror or error, host, port, host, port + 1))
-                self.cloud = None
+                self.cloud = await start_embedded_broker(self.broker_listen, self.clock)
+            except BrokerStartError as error:
+                self.startup_error = str(error)
                 self.stop()
                 return
             self.runtime.on_end.append(self.cloud.stop)
             url = self.cloud.url
-        module = ExpressLinkModule(self.clock, self.uart_link.device, MqttCloudLink(url),
-                                   thing_name=self.thing)
+        module = build_module(self.clock, self.uart_link.device, url, self.thing)
         self.module = module
         event_pin = self.world.pin(PINS["pin_event"])
         event_pin.source = lambda: module.event_pin

@@ -511,9 +511,9 @@ class FirmwareRuntime:
 
     @staticmethod
     def _close_loop(loop):
-        """What asyncio.run does at its end."""
+        """What asyncio.run does at its end: cancel what is left, report what failed."""
         try:
-            asyncio.runners._cancel_all_tasks(loop)
+            _cancel_and_wait(loop, asyncio.all_tasks(loop), report=True)
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
             asyncio.set_event_loop(None)
@@ -521,11 +521,7 @@ class FirmwareRuntime:
 
     @staticmethod
     def _stop_badge_tasks(loop):
-        tasks = [t for t in asyncio.all_tasks(loop) if is_badge_task(t)]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        _cancel_and_wait(loop, [t for t in asyncio.all_tasks(loop) if is_badge_task(t)])
 
     def soft_reload(self, reason="REPL_RELOAD"):
         """Reload the badge as Ctrl-D (``REPL_RELOAD``), an auto-reload
@@ -636,3 +632,20 @@ class _ConsoleTee:
     def flush(self):
         if self._echo is not None:
             self._echo.flush()
+
+
+def _cancel_and_wait(loop, tasks, report=False):
+    """Cancel ``tasks`` and run the loop until they have all ended; with ``report``, hand
+    an exception one of them ended with (other than cancellation) to the loop's
+    exception handler, as ``asyncio.run`` does."""
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    for task in tasks if report else ():
+        if not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler({
+                "message": "unhandled exception while the badge's loop shut down",
+                "exception": task.exception(), "task": task})
