@@ -47,7 +47,8 @@ class SSD1306(I2CTarget):
     Counters: ``writes`` (write transactions with at least one byte), ``frame_count``
     (write transactions after which the panel may show something new),
     ``data_bytes_written``, ``last_data_write_s`` (clock time of the last transaction
-    carrying GDDRAM data, None before), ``unknown_commands``.
+    carrying GDDRAM data, None before), ``unknown_commands``. ``frame_listeners``:
+    callables() told each time ``frame_count`` goes up (views; they must not write).
     """
 
     def __init__(self, clock, address=0x3C, *, status_id=0x06):
@@ -65,6 +66,7 @@ class SSD1306(I2CTarget):
         self.data_bytes_written = 0
         self.last_data_write_s = None
         self.unknown_commands = 0
+        self.frame_listeners = []
         self._commands = self._command_table()
         self.reset()
 
@@ -134,6 +136,8 @@ class SSD1306(I2CTarget):
             self.last_data_write_s = self.clock.now()
         if self._changed:
             self.frame_count += 1
+            for listener in self.frame_listeners:
+                listener()
 
     def read(self, count):
         return bytes((self.status,)) * count

@@ -42,6 +42,8 @@ class MqttCloudLink(CloudLink):
     ``ca``, ``cert``, ``key``: PEM file paths for ``mqtts://`` (AWS IoT Core needs all
     three). ``connect_timeout_s``: TCP/TLS set-up plus CONNACK. ``answer_timeout_s``:
     longest wait for any other answer before the connection counts as lost.
+    ``taps``: callables(direction, topic, payload bytes) told of every message sent
+    ("out", as it goes on the wire) and received ("in"), for views and logs.
     """
 
     def __init__(self, broker_url, *, ca=None, cert=None, key=None,
@@ -58,6 +60,7 @@ class MqttCloudLink(CloudLink):
         self.connected = False
         self.on_message = None
         self.on_connection_lost = None
+        self.taps = []
         self.client_id = None
         self._writer = None
         self._reader_task = None
@@ -162,6 +165,8 @@ class MqttCloudLink(CloudLink):
         if isinstance(payload, str):
             payload = payload.encode("utf-8")
         self._require_connected()
+        for tap in self.taps:
+            tap("out", topic, payload)
         if qos == 0:
             self._send(codec.publish_packet(topic, payload, retain=retain))
             await self._drain()
@@ -315,6 +320,8 @@ class MqttCloudLink(CloudLink):
             self._send(codec.pubrec_packet(message.packet_id))
 
     def _deliver(self, topic, payload):
+        for tap in self.taps:
+            tap("in", topic, payload)
         if self.on_message is None:
             return
         loop = asyncio.get_running_loop()

@@ -1,7 +1,8 @@
 """Command line of the simulator: ``python -m sim [command] [options]``.
 
-With no command it runs the main job: the virtual badge in real time, its display
-live in the terminal. ``python -m sim COMMAND --help`` explains each command.
+With no command it runs the main job: the virtual badge behind a page in the browser
+(``page``, sim/tools/web_view.py); ``--view terminal`` draws it in the terminal instead.
+``python -m sim COMMAND --help`` explains each command.
 """
 
 import argparse
@@ -123,12 +124,20 @@ def _add_run_options(parser):
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m sim",
-        description="The conference badge's virtual twin. With no command: run the "
-                    "badge in real time with its display in this terminal.")
+        description="The conference badge's virtual twin. With no command: the badge "
+                    "page (python -m sim page: the badge live in a browser page; see "
+                    "python -m sim page --help for its options).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run one virtual badge")
     _add_run_options(run)
+
+    from sim.tools.web_view import add_page_options, add_replay_command
+
+    page = sub.add_parser("page", help="the badge live in a browser page (the default)")
+    _add_run_options(page)
+    add_page_options(page)
+    add_replay_command(sub)
 
     deploy = sub.add_parser("deploy", help="copy the firmware onto a CIRCUITPY drive")
     deploy.add_argument("drive", metavar="CIRCUITPY_DIR")
@@ -293,9 +302,13 @@ def _bench(args):
 
 def main(argv=None):
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["page"] + argv  # no command: the page, with its options
     args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["run"] + list(argv or sys.argv[1:]))
-    handlers = {"run": _run, "deploy": _deploy, "bench": _bench}
+    from sim.tools.web_view import run_page, run_replay
+
+    handlers = {"run": _run, "page": run_page, "replay": run_replay, "deploy": _deploy,
+                "bench": _bench}
     handlers.update(parser.cloud_handlers)
     return handlers[args.command](args)

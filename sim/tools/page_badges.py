@@ -1,0 +1,79 @@
+"""The badge behind the page, for either engine, with its hub (sim/web/hub.py).
+
+``build_badge(args)`` takes the options of ``python -m sim`` and returns
+``(badge, hub, scratch folder or None)``, or an exit code after saying what is wrong.
+The CPython engine runs on a virtual clock with a :class:`~sim.core.pace.Pace` (time
+control); the CircuitPython engine on its emulated RP2040's time (none).
+"""
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+
+def build_badge(args):
+    if args.engine == "circuitpython":
+        return _circuitpython(args)
+    return _cpython(args)
+
+
+def _cpython(args):
+    from sim.core.pace import Pace, parse_rate
+    from sim.engines.cpython.badge import VirtualBadge
+    from sim.tools.deploy import cpython_engine_refusal, write_settings_template
+    from sim.web.hub import Hub
+
+    root = Path(args.root).resolve() if args.root else None
+    if root is not None:
+        refusal = None if (root / "code.py").exists() else (
+            "%s has no code.py: deploy first (python -m sim deploy %s --source)" % (root, root))
+        refusal = refusal or cpython_engine_refusal(root)
+        if refusal:
+            print(refusal, file=sys.stderr)
+            return 2
+    scratch = None
+    if args.drive:
+        drive = Path(args.drive)
+    elif root is not None:
+        drive = root
+    else:
+        scratch = drive = Path(tempfile.mkdtemp(prefix="badge-drive-"))
+    write_settings_template(drive)
+    pace = Pace(rate=parse_rate(args.rate))
+    badge = VirtualBadge(
+        code_root=root or Path(__file__).resolve().parents[2], drive_dir=drive,
+        virtual_time=True, pace=pace, temperature_c=args.temperature,
+        humidity_rh=args.humidity, strict_libs=root is not None, echo=args.console,
+        seed=args.seed, module=not args.no_module, broker_url=args.broker,
+        broker_listen=args.listen or ("127.0.0.1", 1883), thing=args.thing,
+        cp_version=args.cp)
+    return badge, Hub(badge, pace), scratch
+
+
+def _circuitpython(args):
+    from sim.engines.circuitpython.badge import CircuitPythonBadge
+    from sim.engines.circuitpython.cli import _drive
+    from sim.engines.circuitpython.parts import MissingPart, find_parts
+    from sim.web.hub import Hub
+
+    try:
+        find_parts(args.cp)
+    except MissingPart as missing:
+        print("circuitpython engine: %s" % missing, file=sys.stderr)
+        return 2
+    try:
+        drive, scratch = _drive(args)
+    except SystemExit as stop:
+        return stop.code
+    try:
+        badge = CircuitPythonBadge(
+            drive, version=args.cp, temperature_c=args.temperature,
+            humidity_rh=args.humidity, seed=args.seed, module=not args.no_module,
+            broker_url=args.broker, broker_listen=args.listen or ("127.0.0.1", 1883),
+            thing=args.thing, echo=sys.stdout if args.console else None)
+    except BaseException:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return badge, Hub(badge), scratch
