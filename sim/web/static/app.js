@@ -16,6 +16,8 @@ const PAINT_HISTORY = 500;
 const page = {
   hello: null,
   clock: null,
+  clockCount: 0, // clock messages so far (tests wait for a few, not for seconds)
+  shadow: null, // the last shadow message
   connected: false,
   lastFrame: null, // the last frame painted: {t, flags, contrast, on, pixels}
   framesReceived: 0,
@@ -51,7 +53,7 @@ oled.onPaint = (frame, atMs) => {
 page.canvasPixels = () => {
   const data = oled.ctx.getImageData(0, 0, WIDTH, HEIGHT).data;
   const out = new Array(WIDTH * HEIGHT);
-  for (let i = 0; i < out.length; i++) out[i] = data[i * 4] + data[i * 4 + 1] + data[i * 4 + 2] > 150 ? 1 : 0;
+  for (let i = 0; i < out.length; i++) out[i] = data[i * 4] + data[i * 4 + 1] + data[i * 4 + 2] > 110 ? 1 : 0;
   return out;
 };
 
@@ -167,6 +169,7 @@ const handlers = {
   clock(m) {
     if (page.hello?.mode === "replay") return;
     page.clock = m;
+    page.clockCount += 1;
     showClock(m.t, m.rate, m.speed);
     if (m.heap_free != null) {
       $("heap-box").hidden = false;
@@ -182,7 +185,10 @@ const handlers = {
   reading(m) { plot.reading(m.t, m.temperature_c, m.humidity_rh); },
   at(m) { atView.add(m); },
   mqtt(m) { mqttView.add(m); },
-  shadow(m) { shadowView.show(m); },
+  shadow(m) {
+    page.shadow = m;
+    shadowView.show(m);
+  },
   module(m) { showModule(m.state); },
   console(m) { consoleView.add(m); },
   faults(m) { showFaults(m.on || {}); },

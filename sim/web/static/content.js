@@ -97,7 +97,7 @@ export class ContentPanel {
     $("preview").hidden = false;
     const size = response.headers.get("X-Photo-Size") || "";
     const bytes = response.headers.get("X-Photo-Bytes");
-    $("preview-info").textContent = `${size}${bytes ? ` · ${bytes} bytes to send` : ""}`;
+    $("preview-info").textContent = `128x64 from ${size || "the picture"}${bytes ? ` · ${bytes} bytes to send` : ""}`;
     setStatus(status, "ok", `preview of ${this.file.name}: what the badge will show`);
     $("photo-send").disabled = false;
   }
