@@ -158,6 +158,9 @@ def report(duration_s=600.0, out=print, cloud=True, content=True, circuitpython=
         from sim.bench.heap import report as heap_report
 
         heap_report(out)
+    from sim.bench.web import report as web_report
+
+    web_report(out)
     return 0
 
 
