@@ -19,8 +19,11 @@ STAMP := $(VENV)/.installed
 sim: $(STAMP) mpy-cross node-deps web-deps
 	$(PY) -m sim $(if $(ENGINE)$(CP),run $(if $(ENGINE),--engine $(ENGINE)) $(if $(CP),--cp $(CP)))
 
+# The tests run on every core (at most 4 workers); TEST_JOBS=0 runs them in this process.
+TEST_JOBS ?= auto --maxprocesses=4
+
 test: $(STAMP) mosquitto mpy-cross node-deps web-deps chromium
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_JOBS)
 
 # The badge firmware itself on the real CircuitPython (not part of `make test`): each
 # version in its own process, side by side.
