@@ -175,7 +175,10 @@ export class ContentPanel {
 
   /** A `sent` message: content went through the cloud path. */
   sent(message) {
-    if (message.kind === "photo") return; // the HTTP answer reports it
+    if (message.kind === "photo") {
+      setStatus($("photo-status"), "ok", `sent: the broker has it (${message.bytes} bytes)`);
+      return;
+    }
     setStatus(this.statusFor(message.kind), "ok", `sent (${message.bytes} bytes) through the cloud`);
     if (this.pendingSend === message.kind) this.pendingSend = null;
   }
