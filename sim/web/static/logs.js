@@ -23,28 +23,38 @@ export class LogView {
     this.matches = matches;
     this.counter = counter;
     this.entries = [];
+    this.waiting = []; // entries not drawn yet
+    this.scheduled = false;
   }
 
   add(entry) {
     this.entries.push(entry);
-    let dropped = false;
-    if (this.entries.length > MAX_ROWS) {
-      this.entries.splice(0, this.entries.length - MAX_ROWS);
-      dropped = true;
-    }
-    if (dropped) return this.refresh();
-    if (this.matches(entry)) {
-      const follow = this.atEnd();
-      this.list.appendChild(this.render(entry));
-      if (this.list.childElementCount > MAX_ROWS) this.list.firstElementChild.remove();
-      if (follow) this.list.scrollTop = this.list.scrollHeight;
-    }
+    this.waiting.push(entry);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => this.flush());
+  }
+
+  /** Draws what arrived since the last animation frame (one layout per frame, not per line). */
+  flush() {
+    this.scheduled = false;
+    const waiting = this.waiting;
+    this.waiting = [];
+    if (this.entries.length > MAX_ROWS * 1.25) this.entries.splice(0, this.entries.length - MAX_ROWS);
+    const follow = this.atEnd();
+    const frag = document.createDocumentFragment();
+    for (const entry of waiting) if (this.matches(entry)) frag.appendChild(this.render(entry));
+    this.list.appendChild(frag);
+    let extra = this.list.childElementCount - MAX_ROWS;
+    while (extra-- > 0) this.list.firstElementChild.remove();
+    if (follow) this.list.scrollTop = this.list.scrollHeight;
     this.count();
   }
 
   /** Replaces every entry (replay: the log up to the chosen time). */
   reset(entries) {
     this.entries = entries.slice(-MAX_ROWS);
+    this.waiting = [];
     this.refresh(true);
   }
 

@@ -38,7 +38,7 @@ export class ClimatePlot {
     const opts = {
       width: 400, height: 220,
       scales: { x: { time: false }, C: {}, RH: { range: [0, 100] } },
-      legend: { live: true },
+      legend: { live: false },
       cursor: { drag: { x: false, y: false } },
       axes: [
         secondsAxis(),
@@ -121,12 +121,12 @@ export class HeapPlot {
     this.data = [[], []];
     this.plot = new uPlot({
       width: 300, height: 120,
-      scales: { x: { time: false } },
+      scales: { x: { time: false }, y: { range: (u, min, max) => [Math.max(0, min - 2048), max + 2048] } },
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       axes: [secondsAxis(), {
         stroke: "#9aa7b4", grid: { stroke: "#26303a" }, ticks: { stroke: "#26303a" }, size: 60,
-        values: (u, v) => v.map((x) => `${(x / 1024).toFixed(0)} KiB`),
+        values: (u, v) => v.map((x) => `${(x / 1024).toFixed(1)} KiB`),
       }],
       series: [{}, { label: "free heap", stroke: "#8fe388", width: 2 }],
     }, this.data, box);
