@@ -66,8 +66,9 @@ def open_page(chromium):
     contexts = []
     errors = []
 
-    def open_(url, wait_for_frame=True):
-        context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    def open_(url, wait_for_frame=True, **options):
+        options.setdefault("viewport", {"width": 1400, "height": 1000})
+        context = chromium.new_context(**options)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(20_000)

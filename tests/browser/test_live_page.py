@@ -52,6 +52,27 @@ def test_button_b_shows_the_next_screen_and_the_canvas_equals_the_simulators_fra
     assert bits == rec_bits, "%d pixels differ" % diff_count(bits, rec_bits)
 
 
+def test_keys_and_touch_press_the_buttons(live, open_page):
+    """A finger on a phone-sized page taps B; the key a goes back."""
+    page = open_page(live.url, has_touch=True, is_mobile=True, device_scale_factor=3,
+                     viewport={"width": 390, "height": 844})
+    page.wait_for_function("() => window.badgePage.shadow?.reported?.screen")
+    first = reported_screen(page)
+    following = SCREENS[(SCREENS.index(first) + 1) % len(SCREENS)]
+    # the OLED fits the phone, every panel pixel a whole number of device pixels (CSS
+    # layout keeps sizes in 1/64 px)
+    width, ratio = page.evaluate("() => [document.getElementById('oled')"
+                                 ".getBoundingClientRect().width, devicePixelRatio]")
+    scale = width * ratio / 128
+    assert width <= 390 and scale >= 2 and abs(scale - round(scale)) < 0.01, (width, ratio)
+    page.tap('.hw[data-button="B"]')
+    page.wait_for_function("name => window.badgePage.shadow.reported.screen === name",
+                           arg=following)
+    page.keyboard.press("a")
+    page.wait_for_function("name => window.badgePage.shadow.reported.screen === name",
+                           arg=first)
+
+
 def test_temperature_slider_puts_a_new_reading_in_the_plot_and_at_the_broker(page, live):
     telemetry = queue.Queue()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="browser-test")
