@@ -353,6 +353,7 @@ function buildFaults(list) {
     }
     box.append(row);
   }
+  if (page.hello?.mode === "replay") for (const node of box.querySelectorAll("input, button")) node.disabled = true;
   showFaults(page.faults);
 }
 
@@ -413,6 +414,20 @@ $("reload").addEventListener("click", () => send({ op: "reload" }));
 
 // ---- replay ------------------------------------------------------------------------
 
+/** Shows ``entries`` (a recording's messages up to the replay's time) in a log: only the
+ * new ones when the time moved forward, all of them when it went back. */
+function syncLog(view, entries) {
+  const shown = view.replayShown || [];
+  if (entries.length === shown.length && entries[entries.length - 1] === shown[shown.length - 1]) return;
+  if (entries.length > shown.length && entries[shown.length - 1] === shown[shown.length - 1]) {
+    for (const entry of entries.slice(shown.length)) view.add(entry);
+    view.flush(); // now: the log matches the timeline when seek() returns
+  } else {
+    view.reset(entries);
+  }
+  view.replayShown = entries;
+}
+
 function startReplay() {
   if (page.replay) return;
   $("replay-card").hidden = false;
@@ -426,15 +441,20 @@ function startReplay() {
       else { oled.paintDark(); page.lastFrame = null; }
     },
     state(r) {
-      atView.reset(r.upTo("at"));
-      mqttView.reset(r.upTo("mqtt"));
-      consoleView.reset(r.upTo("console"));
+      syncLog(atView, r.upTo("at"));
+      syncLog(mqttView, r.upTo("mqtt"));
+      syncLog(consoleView, r.upTo("console"));
       const shadows = r.upTo("shadow");
       shadowView.show(shadows[shadows.length - 1] || null);
       const modules = r.upTo("module");
       showModule(modules.length ? modules[modules.length - 1].state : null);
       const faults = r.upTo("faults");
       showFaults(faults.length ? faults[faults.length - 1].on : {});
+      const set = r.upTo("climate");
+      if (set.length) {
+        setSlider("temperature", set[set.length - 1].temperature_c, 1);
+        setSlider("humidity", set[set.length - 1].humidity_rh, 1);
+      }
       plot.clear();
       const climate = [...r.upTo("climate"), ...r.upTo("reading")].sort((a, b) => a.t - b.t);
       for (const m of climate) {

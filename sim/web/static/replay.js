@@ -90,7 +90,7 @@ export class Replay {
     let last = performance.now();
     const tick = (now) => {
       if (!this.playing) return;
-      const dt = (now - last) / 1000;
+      const dt = ((now - last) / 1000) * Number(document.getElementById("replay-speed").value);
       last = now;
       this.seek(this.t + dt);
       if (this.t >= this.end) this.stop(); else requestAnimationFrame(tick);
