@@ -213,9 +213,7 @@ class Hub:
         if self._state.get(kind) == fields:
             return
         self._state[kind] = fields
-        message = {"type": kind}
-        if kind != "faults":
-            message["t"] = self.now()
+        message = {"type": kind, "t": self.now()}
         message.update(fields)
         self.emit(message)
 
@@ -239,12 +237,13 @@ class Hub:
         for line in self._lines[direction].feed(data):
             if line:
                 self.emit({"type": "at", "t": now_s, "dir": direction, "line": line})
-        if direction == "response" and self.loop is not None:
+        if self.loop is not None:
             self._state_message("module", {"state": module_state(self.badge)})
 
     def _event_pin(self, level):
         self.emit({"type": "at", "t": self.now(), "dir": "event",
                    "line": "EVENT high" if level else "EVENT low"})
+        self._state_message("module", {"state": module_state(self.badge)})
 
     def _mqtt(self, direction, topic, payload):
         data = bytes(payload)

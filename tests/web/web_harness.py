@@ -131,9 +131,16 @@ class PageClient:
         self.messages.append(item)
         return item
 
-    async def wait(self, match, until_t=None, what="a message"):
-        """The first message not looked at before for which ``match(m)`` is true.
-        Fails when a message stamped after ``until_t`` (simulated s) comes first."""
+    def mark(self):
+        """Where the next message will go: ``wait(..., since=page.mark())``."""
+        return len(self.messages)
+
+    async def wait(self, match, until_t=None, what="a message", since=None):
+        """The first message not looked at before (or from index ``since`` on) for which
+        ``match(m)`` is true. Fails when a message stamped after ``until_t`` (simulated
+        s) comes first."""
+        if since is not None:
+            self._seen = since
         while True:
             while self._seen < len(self.messages):
                 item = self.messages[self._seen]
@@ -145,11 +152,12 @@ class PageClient:
                     raise AssertionError("no %s by t=%.3f s (now %.3f s)" % (what, until_t, t))
             await self._receive()
 
-    async def wait_type(self, kind, until_t=None, where=lambda m: True):
+    async def wait_type(self, kind, until_t=None, where=lambda m: True, since=None):
         if kind == "frame":
-            return await self.wait(lambda m: isinstance(m, Frame) and where(m), until_t, kind)
+            return await self.wait(lambda m: isinstance(m, Frame) and where(m), until_t,
+                                   kind, since)
         return await self.wait(lambda m: isinstance(m, dict) and m.get("type") == kind
-                               and where(m), until_t, kind)
+                               and where(m), until_t, kind, since)
 
     def frames(self):
         return [m for m in self.messages if isinstance(m, Frame)]
