@@ -90,8 +90,10 @@ def _serve(server, args, out=sys.stdout):
     return url
 
 
-def _wait_for_ctrl_c():
+def _wait_for_ctrl_c(message=None):
     try:
+        if message:
+            print(message, flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
@@ -179,12 +181,14 @@ def _run_live(args, badge, hub, items):
             reason[0] = badge.startup_error
         hub.end(reason[0])
         if reason[0] != "quit":
-            print("the run is over (%s); the page stays up until Ctrl-C" % reason[0])
-            _wait_for_ctrl_c()
+            _wait_for_ctrl_c("the run is over (%s); the page stays up until Ctrl-C"
+                             % reason[0])
+    except KeyboardInterrupt:  # Ctrl-C between the end of the run and the wait
+        pass
     finally:
         server.stop()
     if args.record:
-        print("recording: %s (%d messages)" % (args.record, recorder.count))
+        print("recording: %s (%d messages)" % (args.record, recorder.count), flush=True)
     from sim.tools.cli import finish_run
 
     return finish_run(args, badge, startup, items)
