@@ -15,9 +15,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: sim test bench golden deps clean mosquitto mpy-cross node-deps web-deps chromium truth
 
-# `make sim ENGINE=circuitpython [CP=9.2.1]`: the official CircuitPython on an emulated RP2040.
+# `make sim`: the badge page in the browser. `make sim ENGINE=circuitpython [CP=9.2.1]`: the
+# official CircuitPython on an emulated RP2040 behind it; `make sim VIEW=terminal`: the
+# terminal view instead of the page.
 sim: $(STAMP) mpy-cross node-deps web-deps
-	$(PY) -m sim $(if $(ENGINE)$(CP),run $(if $(ENGINE),--engine $(ENGINE)) $(if $(CP),--cp $(CP)))
+	$(PY) -m sim $(if $(ENGINE),--engine $(ENGINE)) $(if $(CP),--cp $(CP)) $(if $(VIEW),--view $(VIEW))
 
 # The tests run on every core (at most 4 workers); TEST_JOBS=0 runs them in this process.
 TEST_JOBS ?= auto --maxprocesses=4
