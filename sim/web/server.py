@@ -4,8 +4,9 @@
 recording. ``start()`` binds 127.0.0.1 (``port`` 0: a free one) and returns the URL;
 ``stop()`` tells the pages the run is over, closes their sockets and joins the thread.
 
-Routes: ``/`` and ``/static/...`` (sim/web/static/), ``/static/vendor/...``
-(sim/web/node_modules/uplot/dist/), ``/ws`` (protocol.md), the photo endpoints
+Routes: ``/`` and ``/static/...`` (sim/web/static/), ``/static/vendor/...`` (the
+``dist/`` folder of the npm package uplot, which ``npm ci`` installs in sim/web/),
+``/ws`` (protocol.md), the photo endpoints
 (:mod:`sim.web.photo_api`) and, in replay mode, ``GET /api/recording``.
 
 Messages from the hub are serialised once and queued per page; a page that falls
