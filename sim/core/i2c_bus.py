@@ -77,6 +77,7 @@ class I2CBus:
         self.frequency = frequency
         self.targets = {}
         self.log = collections.deque(maxlen=log_size)
+        self.taps = []  # callables(I2CRecord) told of every transaction (recordings)
         self._lock = threading.Lock()  # displayio may refresh from its own thread
         self.deinit_calls = 0
         self.bytes_written = 0
@@ -205,7 +206,10 @@ class I2CBus:
         self.transactions += 1
         if not acked:
             self.nacks += 1
-        self.log.append(I2CRecord(t0, address, direction, bytes(data), acked))
+        record = I2CRecord(t0, address, direction, bytes(data), acked)
+        self.log.append(record)
+        for tap in self.taps:
+            tap(record)
 
     def _no_device(self, t0, address, direction, data):
         _log.debug("0x%02x %s: no device", address, direction)

@@ -48,7 +48,7 @@ def _cpython(args):
         seed=args.seed, module=not args.no_module, broker_url=args.broker,
         broker_listen=args.listen or ("127.0.0.1", 1883), thing=args.thing,
         cp_version=args.cp)
-    return badge, Hub(badge, pace), scratch
+    return badge, Hub(badge, pace, bus=bool(args.record)), scratch
 
 
 def _circuitpython(args):
@@ -76,4 +76,4 @@ def _circuitpython(args):
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
         raise
-    return badge, Hub(badge), scratch
+    return badge, Hub(badge, bus=bool(args.record)), scratch

@@ -13,6 +13,7 @@ callable on the simulation's loop, ``call_soon_threadsafe``) and the hub's ``tic
 (climate, module state, fault knobs).
 """
 
+import base64
 import collections
 import threading
 
@@ -59,10 +60,12 @@ class Hub:
 
     ``pace``: the CPython engine's time control (:class:`sim.core.pace.Pace`), or None
     (no time control: the CircuitPython engine, or a clock that is not virtual).
-    Build it before ``badge.run()``.
+    ``bus``: also emit every I2C transaction and UART write (``i2c`` and ``uart``
+    messages, which the server records and does not send to pages). Build it before
+    ``badge.run()``.
     """
 
-    def __init__(self, badge, pace=None):
+    def __init__(self, badge, pace=None, bus=False):
         self.badge = badge
         self.engine = getattr(badge, "engine", "cpython")
         self.pace = pace
@@ -80,6 +83,7 @@ class Hub:
         self._samples = collections.deque()  # (real s, simulated s) of recent ticks
         self._speed = 0.0
         self._lines = {"command": LineAssembler(), "response": LineAssembler()}
+        self._bus = bus
         if self.engine == "circuitpython":
             badge.console.on_line.append(lambda line, t: self._console(line, t))
         else:
@@ -88,6 +92,8 @@ class Hub:
         badge.display.frame_listeners.append(self._frame_changed)
         badge.uart_link.host.taps.append(self._uart)
         badge.uart_link.device.taps.append(self._uart)
+        if bus:
+            badge.i2c.taps.append(self._i2c)
         badge.on_loop(self._started)
         runtime = getattr(badge, "runtime", None)  # the CPython engine's end of run
         (runtime.on_end if runtime is not None else badge._on_end).insert(0, self._ending)
@@ -232,8 +238,14 @@ class Hub:
             self._last_frame = frame
             self.emit(frame)
 
+    def _i2c(self, record):
+        self.emit({"type": "i2c", "t": record.time_s, "address": record.address,
+                   "dir": record.direction, "data": record.data.hex(), "acked": record.acked})
+
     def _uart(self, now_s, end, data):
         direction = "command" if end == "host" else "response"
+        if self._bus:
+            self.emit({"type": "uart", "t": now_s, "dir": direction, "data": bytes(data).hex()})
         for line in self._lines[direction].feed(data):
             if line:
                 self.emit({"type": "at", "t": now_s, "dir": direction, "line": line})
@@ -252,8 +264,6 @@ class Hub:
         try:
             message["payload"] = data.decode("utf-8")
         except UnicodeDecodeError:
-            import base64
-
             message["payload"] = base64.b64encode(data).decode("ascii")
             message["base64"] = True
         self.emit(message)

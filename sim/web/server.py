@@ -32,6 +32,7 @@ STATIC_DIR = WEB_DIR / "static"
 VENDOR_DIR = WEB_DIR / "node_modules" / "uplot" / "dist"
 CLOCK_PERIOD_S = 0.25  # real seconds between clock messages
 STATE_TYPES = ("climate", "module", "faults", "shadow", "clock", "ended")
+RECORD_ONLY = ("i2c", "uart")  # bus traffic: in a recording, never sent to pages
 _PLACEHOLDER = ("<!doctype html><title>Badge</title><p>The badge page is not built in "
                 "this checkout (sim/web/static/index.html is missing); the WebSocket is at "
                 "<code>/ws</code>.</p>")
@@ -158,6 +159,8 @@ class WebServer:
                 data = message.to_bytes()
                 self._latest["frame"] = data
                 self.pages.broadcast(data, frame=True)
+                continue
+            if message["type"] in RECORD_ONLY:
                 continue
             text = json.dumps(message, separators=(",", ":"))
             if message["type"] in STATE_TYPES:

@@ -122,9 +122,9 @@ def test_record_then_replay_gives_the_same_frames(live, tmp_path):
                             until_t=first.t + 30, what="the next screen")
             await page.send(op="time", rate="paused")
             await page.wait_type("clock", where=lambda m: m["rate"] == "paused")
-            return page.frames()
+            return page.frames(), [m for m in page.messages if isinstance(m, dict)]
 
-    live_frames = run(scenario())
+    live_frames, live_messages = run(scenario())
     badge.stop()
     text, hello = load_recording(path)
     assert hello["engine"] == "cpython" and hello["mode"] == "live"
@@ -132,7 +132,15 @@ def test_record_then_replay_gives_the_same_frames(live, tmp_path):
     assert [(f.t, f.bits, f.flags, f.contrast) for f in recorded[:len(live_frames)]] == \
         [(f.t, f.bits, f.flags, f.contrast) for f in live_frames]
     types = {json.loads(line)["type"] for line in text.splitlines()}
-    assert {"clock", "at", "console", "module", "climate", "ended"} <= types
+    assert {"clock", "at", "console", "module", "climate", "ended", "i2c", "uart"} <= types
+    records = [json.loads(line) for line in text.splitlines()]
+    display = [r for r in records if r["type"] == "i2c" and r["address"] == 0x3C]
+    assert display and all(r["dir"] == "w" and r["acked"] for r in display[:10])
+    sent = bytes.fromhex("".join(r["data"] for r in records
+                                  if r["type"] == "uart" and r["dir"] == "command"))
+    lines = [r["line"] for r in records if r["type"] == "at" and r["dir"] == "command"]
+    assert lines and sent.decode().split("\n")[:len(lines)] == lines  # the same bytes
+    assert not any(m.get("type") in ("i2c", "uart") for m in live_messages)
 
     server = WebServer(replay=(text, hello))
     url = server.start()

@@ -42,7 +42,7 @@ class LiveBadge:
     def __init__(self, badge, pace=None, recorder=None, duration_s=None, **run_options):
         self.badge = badge
         self.pace = pace
-        self.hub = Hub(badge, pace)
+        self.hub = Hub(badge, pace, bus=recorder is not None)
         self.server = WebServer(self.hub, recorder=recorder)
         self.duration_s = duration_s
         self.run_options = run_options

@@ -20,6 +20,7 @@ class I2CRouter:
         self.clock = clock
         self.targets = {}
         self.log = collections.deque(maxlen=log_size)
+        self.taps = []  # callables(I2CRecord) told of every transaction (recordings)
         self.transactions = 0
         self.nacks = 0
 
@@ -37,7 +38,10 @@ class I2CRouter:
         self.transactions += 1
         if not acked:
             self.nacks += 1
-        self.log.append(I2CRecord(t0, address, direction, bytes(data), acked))
+        record = I2CRecord(t0, address, direction, bytes(data), acked)
+        self.log.append(record)
+        for tap in self.taps:
+            tap(record)
 
     def address(self, address, direction, read_ahead):
         """The address byte: {"ack": bool, "data": hex (reads), "busy": ns}."""
