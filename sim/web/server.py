@@ -38,6 +38,13 @@ _PLACEHOLDER = ("<!doctype html><title>Badge</title><p>The badge page is not bui
                 "<code>/ws</code>.</p>")
 
 
+def page_lines(text):
+    """A recording without its bus traffic (``RECORD_ONLY``): what the page plays."""
+    kept = [line for line in text.splitlines()
+            if line.strip() and json.loads(line).get("type") not in RECORD_ONLY]
+    return "\n".join(kept) + "\n"
+
+
 class WebServer:
     def __init__(self, hub=None, *, replay=None, port=0, recorder=None,
                  static_dir=STATIC_DIR, vendor_dir=VENDOR_DIR):
@@ -46,6 +53,8 @@ class WebServer:
         self.hub = hub
         self.control = Control(hub) if hub is not None else None
         self.replay_text, replay_hello = replay if replay is not None else (None, None)
+        if self.replay_text is not None:
+            self.replay_text = page_lines(self.replay_text)
         self.port = port
         self.recorder = recorder
         self.static_dir = Path(static_dir)
