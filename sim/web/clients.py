@@ -20,6 +20,8 @@ class Page:
         self.ws = ws
         self.queue = collections.deque()  # (is_frame, data)
         self.ready = asyncio.Event()
+        self.drained = asyncio.Event()  # set while nothing waits to be sent
+        self.drained.set()
         self.dropped = 0
         self.closed = False
         self.task = asyncio.get_running_loop().create_task(self._sender(), name="page-sender")
@@ -34,6 +36,7 @@ class Page:
             queue.clear()
             queue.extend(kept)
         queue.append((frame, data))
+        self.drained.clear()
         if len(queue) > MAX_PENDING:
             for _ in range(MAX_PENDING // 2):
                 queue.popleft()
@@ -58,25 +61,23 @@ class Page:
                         await ws.send_bytes(data)
                     else:
                         await ws.send_str(data)
+                self.drained.set()
         except (ConnectionError, RuntimeError):
             pass  # the page went away; its receive loop ends too
         finally:
             self.closed = True
+            self.drained.set()
 
     async def flush_and_close(self, timeout_s=2.0):
         """Send what waits (up to ``timeout_s`` real seconds), then close the socket."""
-        if not self.closed and self.queue:
+        if not self.closed:
             try:
-                await asyncio.wait_for(self._emptied(), timeout_s)
+                await asyncio.wait_for(self.drained.wait(), timeout_s)
             except asyncio.TimeoutError:
                 pass
         self.task.cancel()
         self.closed = True
         await self.ws.close()
-
-    async def _emptied(self):
-        while self.queue and not self.closed:
-            await asyncio.sleep(0.01)
 
 
 class Pages:

@@ -49,7 +49,14 @@ def test_the_page_shows_the_badge_on_circuitpython(drive):
                 assert clock["rate"] == "max" and clock["heap_free"] > 10_000
                 assert abs(reading["temperature_c"] - 22.0) <= 0.02  # CircuitPython's 30-bit floats
                 assert any(m["dir"] == "command" for m in page.of_type("at"))
-                assert page.of_type("console")
+                mark = page.mark()
+                await page.send(op="console", text="\u0003")  # Ctrl-C: code.py stops
+                stopped = await page.wait_type(
+                    "console", where=lambda m: "KeyboardInterrupt" in m["text"], since=mark,
+                    until_t=reading["t"] + 30)
+                await page.send(op="reload")
+                await page.wait_type("console", where=lambda m: "soft reboot" in m["text"],
+                                     since=mark, until_t=stopped["t"] + 30)
 
         run(scenario())
     finally:

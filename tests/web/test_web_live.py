@@ -260,3 +260,21 @@ def test_the_clock_reports_speed_and_no_heap_on_cpython(live):
             assert clocks[-1]["speed"] > 0
 
     run(scenario())
+
+
+def test_reload_soft_reloads_the_badge(live):
+    badge = live()
+
+    async def scenario():
+        async with PageClient(badge.url) as page:
+            first = await booted(page)
+            mark = page.mark()
+            await page.send(op="reload")
+            reloaded = await page.wait_type(
+                "console", where=lambda m: "soft reboot (REPL_RELOAD)" in m["text"],
+                since=mark, until_t=first.t + 60)
+            await page.wait_type("console", where=lambda m: "sensor ready" in m["text"],
+                                 until_t=reloaded["t"] + 10)
+            assert badge.call(lambda: badge.badge.runtime.reloads) == 1
+
+    run(scenario())
