@@ -9,10 +9,11 @@ embedded cloud the shadow as it stands at start-up is read from its service once
 
 import asyncio
 import json
+import os
 
 from sim.cloud.mqtt_link import MqttCloudLink
 
-_CLIENT_ID = "badge-page-%s"
+_CLIENT_ID = "badge-page-%s-%d"  # thing, process id: two simulators on one broker
 
 
 def reading_message(t, payload):
@@ -59,7 +60,7 @@ class CloudWatch:
         link = MqttCloudLink(url)
         link.on_message = self._message
         try:
-            await link.connect(_CLIENT_ID % thing, keepalive_s=600)
+            await link.connect(_CLIENT_ID % (thing, os.getpid()), keepalive_s=600)
             await link.subscribe("badge/%s/telemetry" % thing, 1)
             await link.subscribe("$aws/things/%s/shadow/update/documents" % thing, 1)
             cloud = self.badge.cloud
