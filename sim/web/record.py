@@ -4,7 +4,9 @@ A recording holds one JSON object per line, in the order the page got them: firs
 run's ``hello`` (``mode`` "live", no ``pages``), then every message of protocol.md with
 its simulated ``t``. Frames are ``{"type": "frame", "t", "flags", "contrast", "bits"}``
 with ``bits`` the 1024 pixel bytes in base64 (:meth:`sim.web.frames.Frame.to_record`).
-Every frame the badge showed is kept, including those a slow page skipped.
+Every frame the badge showed is kept, including those a slow page skipped. With
+``--record`` the hub also emits the bus traffic, kept here only: ``i2c`` (every
+transaction) and ``uart`` (every write, hex), see protocol.md.
 """
 
 import json
