@@ -159,6 +159,8 @@ class Hub:
             ready.add_done_callback(self._cloud_ready)
 
     async def _ending(self):
+        if self.pace is not None and self.pace.rate == "paused":
+            self.pace.set_rate("max")  # the parts' shutdown may wait on timers
         await self.cloud_watch.stop()
         self.end(self.end_reason)
 
