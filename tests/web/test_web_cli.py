@@ -24,7 +24,7 @@ def url_of(process):
     return line.split()[2]
 
 
-def test_ctrl_c_ends_the_page_and_the_badge_cleanly():
+def test_ctrl_c_ends_the_page_and_the_badge_cleanly_even_paused():
     process = sim("--no-browser", "--listen", "127.0.0.1:0")
     try:
         url = url_of(process)
@@ -34,6 +34,8 @@ def test_ctrl_c_ends_the_page_and_the_badge_cleanly():
                 hello = await page.wait_type("hello")
                 assert hello["time_control"] and hello["mode"] == "live"
                 await page.wait_type("frame", until_t=10.0)
+                await page.send(op="time", rate="paused")  # the end must not need time
+                await page.wait_type("clock", where=lambda m: m["rate"] == "paused")
                 process.send_signal(signal.SIGINT)
                 return await page.wait_type("ended")
 
