@@ -91,3 +91,12 @@ def test_run_only_options_are_refused_with_the_reason():
     helped = sim("page", "--help")
     out, _err = helped.communicate(timeout=60)
     assert "--no-browser" in out and "default: a free port" in out and "--view" in out
+
+
+def test_view_terminal_is_the_run_of_before(tmp_path):
+    shot = tmp_path / "shot.png"
+    process = sim("--view", "terminal", "--headless", "--virtual-time", "--duration", "5",
+                  "--screenshot", str(shot))
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "screenshot: %s (128x64)" % shot in out and shot.exists()
