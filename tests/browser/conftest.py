@@ -1,8 +1,9 @@
 """Fixtures of the browser tests: one Chromium and one live simulator for the package.
 
 The simulator is the real command, ``python -m sim --no-browser --port 0`` (with its
-broker on a free port, a recording, and the clock at 100x so that readings arrive every
-0.1 s of real time); its URL is read from what it prints. Chromium is Debian's
+broker on a free port, a recording, and the clock at 10x so that readings arrive every
+second of real time, while the badge dims its idle panel only after 30 s); its URL is
+read from what it prints. Chromium is Debian's
 (``/usr/bin/chromium``), driven by Playwright's sync API, headless. Both live for this
 package only (``scope="package"``), so the rest of ``make test`` runs without them.
 
@@ -51,7 +52,7 @@ def live(tmp_path_factory):
     recording = folder / "run.jsonl"
     process = SimProcess(["--no-browser", "--port", "0", "--listen",
                           "127.0.0.1:%d" % broker_port, "--record", str(recording),
-                          "--rate", "100", "--temperature", "21.5", "--humidity", "40",
+                          "--rate", "10", "--temperature", "21.5", "--humidity", "40",
                           "--drive", str(folder / "drive")])
     try:
         yield Live(process, broker_port, recording)

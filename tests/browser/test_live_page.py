@@ -1,6 +1,6 @@
 """The badge page in Chromium against a live simulator (``python -m sim``): buttons, the
 room, photos, faults, time, and bad input. Each test leaves the badge running as it found
-it (rate 100x, no fault on)."""
+it (rate 10x, no fault on)."""
 
 import base64
 import io
@@ -9,10 +9,14 @@ import queue
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from PIL import Image, ImageDraw
 
 from browser.pagetools import (SCREENS, canvas, diff_count, recorded_frames, region,
                                wait_until)
+
+# One worker for the whole folder under `pytest -n N --dist loadgroup` (one Chromium).
+pytestmark = pytest.mark.xdist_group("browser")
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
@@ -25,11 +29,32 @@ def reported_screen(page):
     return js(page, "() => window.badgePage.shadow?.reported?.screen ?? null")
 
 
+def wait_screen(page, name):
+    """Wait for the device shadow to report ``name``; on a timeout, say what it reports."""
+    try:
+        page.wait_for_function(
+            "name => window.badgePage.shadow?.reported?.screen === name", arg=name)
+    except Exception:
+        raise AssertionError("the shadow never reported screen %r; the page has %s at %s s; "
+                             "notices %s" % (name, js(page, "() => window.badgePage.shadow"),
+                                             js(page, "() => window.badgePage.clock?.t"),
+                                             js(page, "() => window.badgePage.notices"))) from None
+
+
+def awake(page):
+    """A press on a dimmed panel only wakes it (firmware/app.py; the badge dims after 300
+    idle simulated seconds, 30 s at 10x). If it is dimmed, press C, which has no action
+    of its own, and wait for full contrast."""
+    if js(page, "() => window.badgePage.lastFrame.contrast") < 255:
+        page.click('.hw[data-button="C"]')
+        page.wait_for_function("() => window.badgePage.lastFrame.contrast === 255")
+
+
 def show_screen(page, name):
     """Choose a screen from the page (the device shadow's desired state)."""
     page.select_option("#screen-name", name)
     page.click("#screen-send")
-    page.wait_for_function("name => window.badgePage.shadow?.reported?.screen === name", arg=name)
+    wait_screen(page, name)
 
 
 def test_button_b_shows_the_next_screen_and_the_canvas_equals_the_simulators_frame(page, live):
@@ -37,9 +62,9 @@ def test_button_b_shows_the_next_screen_and_the_canvas_equals_the_simulators_fra
     before = reported_screen(page)
     before_bits = canvas(page)[0]
     expected = SCREENS[(SCREENS.index(before) + 1) % len(SCREENS)]
+    awake(page)
     page.click('.hw[data-button="B"]')
-    page.wait_for_function("name => window.badgePage.shadow.reported.screen === name",
-                           arg=expected)
+    wait_screen(page, expected)
     # the picture settles on the new screen: read the canvas with the frame it painted
     bits, t, flags, _painted = wait_until(
         lambda: (lambda c: c if diff_count(c[0], before_bits) > 100 else None)(canvas(page)),
@@ -65,12 +90,12 @@ def test_keys_and_touch_press_the_buttons(live, open_page):
                                  ".getBoundingClientRect().width, devicePixelRatio]")
     scale = width * ratio / 128
     assert width <= 390 and scale >= 2 and abs(scale - round(scale)) < 0.01, (width, ratio)
+    awake(page)
     page.tap('.hw[data-button="B"]')
-    page.wait_for_function("name => window.badgePage.shadow.reported.screen === name",
-                           arg=following)
+    wait_screen(page, following)
+    awake(page)
     page.keyboard.press("a")
-    page.wait_for_function("name => window.badgePage.shadow.reported.screen === name",
-                           arg=first)
+    wait_screen(page, first)
 
 
 def test_temperature_slider_puts_a_new_reading_in_the_plot_and_at_the_broker(page, live):
@@ -220,8 +245,8 @@ def test_pause_stops_the_clock_and_step_advances_it(page):
         assert again["t"] == stepped["t"], "the clock kept going after one step"
         assert page.inner_text("#clock-t").endswith("%06.3f" % (stepped["t"] % 60))
     finally:
-        page.click('#rates [data-rate="100"]')
-        page.wait_for_function("() => window.badgePage.clock.rate === 100")
+        page.click('#rates [data-rate="10"]')
+        page.wait_for_function("() => window.badgePage.clock.rate === 10")
     assert not page.locator("#step").is_enabled()
 
 
@@ -255,7 +280,8 @@ def test_bad_input_gets_a_clear_message_and_the_badge_keeps_running(page, open_p
     page.evaluate("() => window.badgePage.send({op: 'press', button: 'Z'})")
     notice = page.locator(".notice.error", has_text="press")
     notice.first.wait_for()
-    # a second page: both say so
+    # a second page: both say so (once the pages of earlier tests are gone)
+    page.wait_for_function("() => document.getElementById('pages').hidden")
     other = open_page(live.url)
     for p in (page, other):
         p.wait_for_function("() => !document.getElementById('pages').hidden")
