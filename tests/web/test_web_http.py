@@ -3,6 +3,7 @@ recording played back (record then replay: the same frames)."""
 
 import io
 import json
+import struct
 
 import aiohttp
 from PIL import Image
@@ -23,6 +24,12 @@ def png_bytes(size=(200, 100)):
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def gif_header(width, height):
+    """A tiny GIF that says it is ``width`` x ``height``: Pillow reads the size first."""
+    return (b"GIF89a" + struct.pack("<HH", width, height) + b"\x00\x00\x00,"
+            + struct.pack("<HHHH", 0, 0, width, height) + b"\x00\x02\x02\x44\x01\x00;")
 
 
 async def post(url, body, **query):
@@ -81,6 +88,9 @@ def test_bad_uploads_get_400_and_413(live):
         assert status == 413 and "limit" in json.loads(body)["error"]
         status, _headers, body = await post(badge.url + "api/photo/send", b"GIF89a nonsense")
         assert status == 400
+        for width, height in ((8000, 6000), (60000, 60000)):  # small files, huge pictures
+            status, _headers, body = await post(url, gif_header(width, height))
+            assert status == 413 and "picture" in json.loads(body)["error"], body
         async with PageClient(badge.url) as page:  # the badge runs on
             t0 = await page.now()
             assert await page.wait_type("clock", where=lambda m: m["t"] > t0)
