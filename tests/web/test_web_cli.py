@@ -100,3 +100,16 @@ def test_view_terminal_is_the_run_of_before(tmp_path):
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "screenshot: %s (128x64)" % shot in out and shot.exists()
+
+
+def test_a_taken_port_is_refused_with_the_reason():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = sim("--no-browser", "--listen", "127.0.0.1:0", "--port", str(port))
+        _out, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert "cannot serve the page on 127.0.0.1:%d" % port in err and "--port 0" in err
