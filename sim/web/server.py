@@ -106,7 +106,7 @@ class WebServer:
         asyncio.set_event_loop(loop)
         try:
             loop.run_until_complete(self._open())
-        except OSError as error:
+        except Exception as error:  # start() raises it (OSError: the port is taken)
             self._error = error
             self._started.set()
             loop.close()
@@ -132,7 +132,7 @@ class WebServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]
         self.url = "http://127.0.0.1:%d/" % self.port
         if self.hub is not None:
             self.hub.attach(self._wake)
