@@ -305,10 +305,9 @@ function setTimeControl(on, engine) {
   note.hidden = on;
   if (!on) {
     note.textContent = engine === "circuitpython"
-      ? "The CircuitPython engine runs on the emulated RP2040's own time, as fast as this computer emulates it: pause, step and rates need the CPython engine. The clock shows emulated time and its speed; the free heap is plotted below."
+      ? "The CircuitPython engine runs on the emulated RP2040's own time, as fast as this computer emulates it: pause, step and rates need the CPython engine. The clock shows emulated time and its speed; the free heap is plotted below as the badge reports it."
       : "This simulator does not offer time control.";
   }
-  $("heap-box").hidden = on && engine !== "circuitpython";
 }
 
 for (const b of document.querySelectorAll("#rates [data-rate]")) {
