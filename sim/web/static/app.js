@@ -182,7 +182,10 @@ const handlers = {
     setSlider("humidity", m.humidity_rh, 1);
     plot.setPoint(m.t, m.temperature_c, m.humidity_rh);
   },
-  reading(m) { plot.reading(m.t, m.temperature_c, m.humidity_rh); },
+  reading(m) {
+    plot.reading(m.t, m.temperature_c, m.humidity_rh);
+    showLastReading(m);
+  },
   at(m) { atView.add(m); },
   mqtt(m) { mqttView.add(m); },
   shadow(m) {
@@ -208,6 +211,12 @@ const handlers = {
   },
   frame(m) { frameArrived(decodeJsonFrame(m)); },
 };
+
+function showLastReading(m) {
+  $("last-reading").textContent = m == null ? "no reading yet"
+    : `last reading ${Number(m.temperature_c).toFixed(2)} °C, ${Number(m.humidity_rh).toFixed(1)} %RH`
+      + ` at ${formatT(m.t)} s${m.seq != null ? ` (#${m.seq})` : ""}`;
+}
 
 function showPages(count) {
   const pill = $("pages");
@@ -454,6 +463,8 @@ function startReplay() {
         setSlider("temperature", set[set.length - 1].temperature_c, 1);
         setSlider("humidity", set[set.length - 1].humidity_rh, 1);
       }
+      const readings = r.upTo("reading");
+      showLastReading(readings[readings.length - 1]);
       plot.clear();
       const climate = [...r.upTo("climate"), ...r.upTo("reading")].sort((a, b) => a.t - b.t);
       for (const m of climate) {
