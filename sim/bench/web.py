@@ -16,6 +16,7 @@ Real time throughout; the figures depend on the machine (2 shared cores here).
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -41,7 +42,7 @@ def serve(stamps_path):
     from sim.web.server import WebServer
 
     args = build_parser().parse_args(["page", "--no-browser", "--listen", "127.0.0.1:0"])
-    badge, hub, _scratch = build_badge(args)
+    badge, hub, scratch = build_badge(args)
     stamps = open(stamps_path, "w", encoding="utf-8")
     last_write = [0.0]
     badge.display.frame_listeners.append(lambda: last_write.__setitem__(0, time.time()))
@@ -63,6 +64,8 @@ def serve(stamps_path):
         hub.end("quit")
         server.stop()
         stamps.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 # -- the parent: Chromium on the page ------------------------------------------------------
