@@ -77,6 +77,22 @@ def test_badge_runs_from_a_deployed_drive_alone(tmp_path, make_badge):
     assert_golden("climate_21.5C_40RH", badge.display.panel_pixels())
 
 
+def test_a_drive_runs_its_own_libraries_when_the_repository_s_are_imported(tmp_path,
+                                                                           make_badge):
+    """Other tests import the repository's lib/expresslink on CPython's clock; a badge
+    run from a drive must import its own copy, on the simulator's clock (a stale one
+    timed out CONNECT in real time, so the badge stayed offline under load)."""
+    import expresslink.channel  # noqa: F401 (the repository's copy, as a test imports it)
+
+    drive = fake_drive(tmp_path / "d")
+    list(deploy(drive, source=True))
+    badge = make_badge(code_root=drive, drive_dir=drive, strict_libs=True)
+    badge.run(30)
+    assert any("cloud: connected as badge-1" in line for line in badge.console), \
+        badge.console[-8:]
+    assert Path(sys.modules["expresslink.channel"].__file__).is_relative_to(drive.resolve())
+
+
 def test_a_drive_missing_a_library_fails_as_on_the_badge(tmp_path, make_badge):
     drive = fake_drive(tmp_path / "d")
     list(deploy(drive, source=True))

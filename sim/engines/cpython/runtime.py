@@ -63,6 +63,15 @@ BADGE_LIBRARIES = (
 _SHIM_NAMES = frozenset(p.stem for p in SHIMS_DIR.glob("*.py"))
 
 
+def _top_level_names(lib_dir):
+    """The import names a CIRCUITPY/lib folder offers: its packages and modules, except
+    asyncio, which this engine gives the badge from CPython (see the module docstring)."""
+    if not lib_dir.is_dir():
+        return frozenset()
+    return frozenset(entry.name.split(".")[0] for entry in lib_dir.iterdir()
+                     if not entry.name.startswith((".", "_"))) - {"asyncio"}
+
+
 class _DriveOnlyFinder(importlib.abc.MetaPathFinder):
     """Finds the badge libraries only on the drive; elsewhere they do not exist."""
 
@@ -162,15 +171,21 @@ class FirmwareRuntime:
         return [SHIMS_DIR, self.code_root, self.code_root / "lib"]
 
     def _purge_modules(self):
-        """Forget modules from earlier runs: the badge imports afresh at every boot."""
+        """Forget modules from earlier runs: the badge imports afresh at every boot.
+
+        That includes a module of the same name imported from elsewhere (the
+        repository's ``lib/expresslink`` imported by a test, when the badge runs from a
+        deployed drive): the badge must get its own, bound to its own shims."""
         roots = (str(SHIMS_DIR), str(self.code_root / "lib"), str(self.code_root / "firmware"))
+        on_drive = _top_level_names(self.code_root / "lib")
         for name, module in list(sys.modules.items()):
             path = getattr(module, "__file__", None) or ""
-            if name in ("code", "boot") or name.split(".")[0] == "firmware":
+            top = name.split(".")[0]
+            if name in ("code", "boot") or top == "firmware":
                 del sys.modules[name]
-            elif path.startswith(roots) or name in _SHIM_NAMES:
+            elif path.startswith(roots) or name in _SHIM_NAMES or top in on_drive:
                 del sys.modules[name]
-            elif name.split(".")[0] in BADGE_LIBRARIES:
+            elif top in BADGE_LIBRARIES:
                 # e.g. adafruit_ticks picks its clock (supervisor) when imported
                 del sys.modules[name]
 
