@@ -21,8 +21,9 @@ STAMP := $(VENV)/.installed
 sim: $(STAMP) mpy-cross node-deps web-deps
 	$(PY) -m sim $(if $(ENGINE),--engine $(ENGINE)) $(if $(CP),--cp $(CP)) $(if $(VIEW),--view $(VIEW))
 
-# The tests run on every core (at most 4 workers); TEST_JOBS=0 runs them in this process.
-TEST_JOBS ?= auto --maxprocesses=4
+# The tests run on every core (at most 4 workers; the browser tests share one worker and one
+# Chromium); TEST_JOBS=0 runs them in this process.
+TEST_JOBS ?= auto --maxprocesses=4 --dist loadgroup
 
 test: $(STAMP) mosquitto mpy-cross node-deps web-deps chromium
 	$(VENV)/bin/pytest -n $(TEST_JOBS)
