@@ -314,7 +314,7 @@ function setTimeControl(on, engine) {
   note.hidden = on;
   if (!on) {
     note.textContent = engine === "circuitpython"
-      ? "The CircuitPython engine runs on the emulated RP2040's own time, as fast as this computer emulates it: pause, step and rates need the CPython engine. The clock shows emulated time and its speed; the free heap is plotted below as the badge reports it."
+      ? "The CircuitPython engine runs on the emulated RP2040's own time, never ahead of real time (behind it when this computer cannot emulate that fast): pause, step and rates need the CPython engine. The clock shows emulated time and its speed; the free heap is plotted below as the badge reports it."
       : "This simulator does not offer time control.";
   }
 }

@@ -125,7 +125,7 @@ export class HeapPlot {
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       axes: [secondsAxis(), {
-        stroke: "#9aa7b4", grid: { stroke: "#26303a" }, ticks: { stroke: "#26303a" }, size: 60,
+        stroke: "#9aa7b4", grid: { stroke: "#26303a" }, ticks: { stroke: "#26303a" }, size: 76,
         values: (u, v) => v.map((x) => `${(x / 1024).toFixed(1)} KiB`),
       }],
       series: [{}, { label: "free heap", stroke: "#8fe388", width: 2 }],
