@@ -6,11 +6,23 @@ import sys
 # traceback, never sys.print_exception: that warns on CircuitPython 9.2 and is gone in 10.
 from traceback import print_exception as _print_exception
 
-# The firmware's one sleep, whole milliseconds (asyncio.sleep itself is never awaited
-# in firmware/): the ExpressLink library's, whose docstring says why.
-from expresslink.channel import sleep_ms  # noqa: F401 (firmware modules import it here)
-
 _MAX_BACKOFF_S = 30
+
+
+async def sleep_ms(ms):
+    """Let the loop run for ``ms`` whole milliseconds (0: one turn); the firmware's one
+    sleep (``asyncio.sleep`` itself is never awaited there).
+
+    CircuitPython's asyncio turns ``sleep(seconds)`` into ``sleep_ms(int(seconds *
+    1000))`` with single-precision floats that lose 2 bits on 9.x-10.1.x: 0.016 s
+    sleeps 15 ms and 0.001 s 0 ms. Its ``sleep_ms`` takes the integer as it is.
+    CPython's asyncio (the firmware's modules in a plain test) has no ``sleep_ms``.
+    """
+    sleep = getattr(asyncio, "sleep_ms", None)
+    if sleep is None:  # CPython's asyncio, outside the simulator
+        await asyncio.sleep(ms / 1000)
+    else:
+        await sleep(ms)
 
 
 def _print_traceback(error):
