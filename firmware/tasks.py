@@ -11,7 +11,9 @@ _MAX_BACKOFF_S = 30
 
 async def sleep_ms(ms):
     """Let the loop run for ``ms`` whole milliseconds (0: one turn); the firmware's one
-    sleep (``asyncio.sleep`` itself is never awaited there).
+    sleep (``asyncio.sleep`` itself is never awaited there). The ExpressLink library has
+    its own copy: importing it from there would load the whole library (about 0.9 s on a
+    Pico) before the display and the sensor start.
 
     CircuitPython's asyncio turns ``sleep(seconds)`` into ``sleep_ms(int(seconds *
     1000))`` with single-precision floats that lose 2 bits on 9.x-10.1.x: 0.016 s
