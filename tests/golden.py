@@ -18,6 +18,14 @@ def panel_image(pixels, width=128, height=64):
     return image
 
 
+def golden_pixels(name):
+    """The stored golden frame ``name`` as row-major 0/1 (None if there is none)."""
+    path = GOLDEN_DIR / (name + ".png")
+    if not path.exists():
+        return None
+    return [1 if p else 0 for p in Image.open(path).convert("1").get_flattened_data()]
+
+
 def assert_golden(name, pixels):
     """Fail unless ``pixels`` (row-major 0/1) equal the stored golden frame."""
     path = GOLDEN_DIR / (name + ".png")
@@ -26,8 +34,8 @@ def assert_golden(name, pixels):
         path.parent.mkdir(parents=True, exist_ok=True)
         actual.save(path)
         return
-    assert path.exists(), "no golden frame %s: run `make golden` to create it" % path
-    expected = [1 if p else 0 for p in Image.open(path).convert("1").get_flattened_data()]
+    expected = golden_pixels(name)
+    assert expected is not None, "no golden frame %s: run `make golden` to create it" % path
     got = [1 if p else 0 for p in pixels]
     if expected != got:
         out = GOLDEN_DIR / "_actual" / (name + ".png")
