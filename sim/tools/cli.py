@@ -9,9 +9,10 @@ import argparse
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from sim.tools.run_options import UsageError, cpython_drive, cpython_root, startup_items
 
 
 def _number(text, low=None, high=None, what="a value"):
@@ -167,38 +168,10 @@ def _run(args):
         print("--virtual-time needs --duration S: a virtual clock runs as fast as it "
               "can, so it must know when to stop", file=sys.stderr)
         return 2
-    root = Path(args.root).resolve() if args.root else None
-    if root is not None and not (root / "code.py").exists():
-        print("%s has no code.py: deploy first (python -m sim deploy %s)" % (root, root),
-              file=sys.stderr)
-        return 2
-    if root is not None:
-        from sim.tools.deploy import cpython_engine_refusal
-
-        refusal = cpython_engine_refusal(root)
-        if refusal:
-            print(refusal, file=sys.stderr)
-            return 2
+    root = cpython_root(args)
+    items = startup_items(args)
     listen = args.listen or ("127.0.0.1", 0 if args.virtual_time else 1883)
-    try:
-        items = _startup_items(args)
-    except ValueError as error:
-        print(str(error), file=sys.stderr)
-        return 2
-    if (items or args.screen) and args.no_module:
-        print("--qr, --photo, --name and --screen travel through the module: drop "
-              "--no-module", file=sys.stderr)
-        return 2
-    scratch = None
-    if args.drive:
-        drive = Path(args.drive)
-    elif root is not None:
-        drive = root
-    else:
-        scratch = drive = Path(tempfile.mkdtemp(prefix="badge-drive-"))
-    from sim.tools.deploy import write_settings_template
-
-    write_settings_template(drive)
+    drive, scratch = cpython_drive(args, root)
     badge = VirtualBadge(
         code_root=root or Path(__file__).resolve().parents[2], drive_dir=drive,
         virtual_time=args.virtual_time, temperature_c=args.temperature,
@@ -268,20 +241,6 @@ def finish_run(args, badge, startup, items):
     return 0
 
 
-def _startup_items(args):
-    """[(kind, payload)] from --qr/--photo/--name, validated before the run starts."""
-    from sim.content.payloads import name_payload, photo_payload, qr_payload
-
-    items = []
-    if args.qr is not None:
-        items.append(("qr", qr_payload(args.qr)[0]))
-    if args.photo is not None:
-        items.append(("photo", photo_payload(args.photo)[0]))
-    if args.name is not None:
-        items.append(("name", name_payload(args.name)[0]))
-    return items
-
-
 def _deploy(args):
     from sim.tools.deploy import DeployError, deploy
 
@@ -311,4 +270,8 @@ def main(argv=None):
     handlers = {"run": _run, "page": run_page, "replay": run_replay, "deploy": _deploy,
                 "bench": _bench}
     handlers.update(parser.cloud_handlers)
-    return handlers[args.command](args)
+    try:
+        return handlers[args.command](args)
+    except UsageError as error:
+        print(error, file=sys.stderr)
+        return 2

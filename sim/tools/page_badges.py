@@ -1,14 +1,14 @@
 """The badge behind the page, for either engine, with its hub (sim/web/hub.py).
 
 ``build_badge(args)`` takes the options of ``python -m sim`` and returns
-``(badge, hub, scratch folder or None)``, or an exit code after saying what is wrong.
+``(badge, hub, scratch folder or None)``, or an exit code after saying what is wrong
+(a bad --root raises :class:`~sim.tools.run_options.UsageError`).
 The CPython engine runs on a virtual clock with a :class:`~sim.core.pace.Pace` (time
 control); the CircuitPython engine on its emulated RP2040's time (none).
 """
 
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 
@@ -21,25 +21,11 @@ def build_badge(args):
 def _cpython(args):
     from sim.core.pace import Pace, parse_rate
     from sim.engines.cpython.badge import VirtualBadge
-    from sim.tools.deploy import cpython_engine_refusal, write_settings_template
+    from sim.tools.run_options import cpython_drive, cpython_root
     from sim.web.hub import Hub
 
-    root = Path(args.root).resolve() if args.root else None
-    if root is not None:
-        refusal = None if (root / "code.py").exists() else (
-            "%s has no code.py: deploy first (python -m sim deploy %s --source)" % (root, root))
-        refusal = refusal or cpython_engine_refusal(root)
-        if refusal:
-            print(refusal, file=sys.stderr)
-            return 2
-    scratch = None
-    if args.drive:
-        drive = Path(args.drive)
-    elif root is not None:
-        drive = root
-    else:
-        scratch = drive = Path(tempfile.mkdtemp(prefix="badge-drive-"))
-    write_settings_template(drive)
+    root = cpython_root(args, deploy_hint="python -m sim deploy %s --source")
+    drive, scratch = cpython_drive(args, root)
     pace = Pace(rate=parse_rate(args.rate))
     badge = VirtualBadge(
         code_root=root or Path(__file__).resolve().parents[2], drive_dir=drive,

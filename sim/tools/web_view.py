@@ -111,17 +111,9 @@ def run_page(args):
             print("%s is for python -m sim run; the page runs the badge live" % flag,
                   file=sys.stderr)
             return 2
-    from sim.tools.cli import _startup_items
+    from sim.tools.run_options import startup_items
 
-    try:
-        items = _startup_items(args)
-    except ValueError as error:
-        print(str(error), file=sys.stderr)
-        return 2
-    if (items or args.screen) and args.no_module:
-        print("--qr, --photo, --name and --screen travel through the module: drop "
-              "--no-module", file=sys.stderr)
-        return 2
+    items = startup_items(args)
     from sim.tools.page_badges import build_badge
 
     built = build_badge(args)

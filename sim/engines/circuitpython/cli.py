@@ -58,24 +58,17 @@ def _write_back(drive, files):
 
 
 def run_circuitpython(args):
-    from sim.tools.cli import _startup_items
     from sim.engines.circuitpython.badge import CircuitPythonBadge
     from sim.engines.circuitpython.parts import MissingPart, find_parts
     from sim.engines.circuitpython.report import RunReport
+    from sim.tools.run_options import startup_items
 
     try:
         find_parts(args.cp)
-        items = _startup_items(args)
     except MissingPart as missing:
         print("circuitpython engine: %s" % missing, file=sys.stderr)
         return 2
-    except ValueError as error:
-        print(str(error), file=sys.stderr)
-        return 2
-    if (items or args.screen) and args.no_module:
-        print("--qr, --photo, --name and --screen travel through the module: drop "
-              "--no-module", file=sys.stderr)
-        return 2
+    items = startup_items(args)
     listen = args.listen or ("127.0.0.1", 0)
     try:
         drive, scratch = _drive(args)
