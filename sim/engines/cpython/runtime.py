@@ -526,10 +526,17 @@ class FirmwareRuntime:
 
     @staticmethod
     def _close_loop(loop):
-        """What asyncio.run does at its end: cancel what is left, report what failed."""
+        """What asyncio.run does at its end: cancel what is left, report what failed.
+        A socket can still hand the loop a connection while it winds down (a page's
+        client, a test's): the tasks that makes are cancelled too, not left unawaited."""
         try:
             _cancel_and_wait(loop, asyncio.all_tasks(loop), report=True)
             loop.run_until_complete(loop.shutdown_asyncgens())
+            for _ in range(3):
+                late = asyncio.all_tasks(loop)
+                if not late:
+                    break
+                _cancel_and_wait(loop, late)
         finally:
             asyncio.set_event_loop(None)
             loop.close()
