@@ -21,7 +21,16 @@ from pathlib import Path
 from portability import DEFAULT_TARGETS, REPO_ROOT, python_files
 
 CONFIG = Path(__file__).with_name("mypy.ini")
+# mypy's cache; two mypy processes must never share one (the tests run several at once:
+# tests/conftest.py gives each pytest worker its own through BADGE_MYPY_CACHE).
 DEFAULT_CACHE_DIR = REPO_ROOT / ".mypy_cache" / "badge"
+
+
+def _cache(cache_dir):
+    """``cache_dir``, else $BADGE_MYPY_CACHE, else DEFAULT_CACHE_DIR."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    return Path(os.environ.get("BADGE_MYPY_CACHE") or DEFAULT_CACHE_DIR)
 BOARD = "raspberry_pi_pico"
 
 # Adafruit libraries without py.typed, copied where mypy can read them: {name: distribution}.
@@ -53,9 +62,9 @@ def _write_if_changed(path, data):
         path.write_bytes(data)
 
 
-def support_paths(cache_dir=DEFAULT_CACHE_DIR):
+def support_paths(cache_dir=None):
     """Folders for MYPYPATH after lib/: the Pico board stub and the Adafruit library copies."""
-    cache_dir = Path(cache_dir)
+    cache_dir = _cache(cache_dir)
     stubs, libraries = cache_dir / "board-stub", cache_dir / "adafruit-libs"
     board = resources.files("board_definitions").joinpath(BOARD).joinpath("__init__.pyi").read_bytes()
     _write_if_changed(stubs / "board" / "__init__.pyi", board)
@@ -70,7 +79,7 @@ def support_paths(cache_dir=DEFAULT_CACHE_DIR):
 
 
 def _mypy(args, root, cache_dir):
-    cache_dir = Path(cache_dir)
+    cache_dir = _cache(cache_dir)
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     env["MYPYPATH"] = os.pathsep.join(str(p) for p in [Path(root) / "lib"] + support_paths(cache_dir))
@@ -79,7 +88,7 @@ def _mypy(args, root, cache_dir):
     return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
 
 
-def run_mypy(root=REPO_ROOT, targets=DEFAULT_TARGETS, cache_dir=DEFAULT_CACHE_DIR):
+def run_mypy(root=REPO_ROOT, targets=DEFAULT_TARGETS, cache_dir=None):
     """Type check ``targets`` under ``root``; an empty tree passes."""
     root = Path(root)
     present = [t for t in targets if python_files(root, [t])]
@@ -89,7 +98,7 @@ def run_mypy(root=REPO_ROOT, targets=DEFAULT_TARGETS, cache_dir=DEFAULT_CACHE_DI
     return MypyReport(done.returncode, done.stdout + done.stderr)
 
 
-def resolved_files(modules, root=REPO_ROOT, cache_dir=DEFAULT_CACHE_DIR):
+def resolved_files(modules, root=REPO_ROOT, cache_dir=None):
     """``{module: file mypy reads for it}`` for a probe that imports ``modules``."""
     import tempfile
 

@@ -1,6 +1,16 @@
 """Shared fixtures: a virtual badge on a fresh drive, on virtual time."""
 
+import os
+from pathlib import Path
+
 import pytest
+
+# Each pytest worker (pytest-xdist, `make test`) type checks with a mypy cache of its
+# own: two mypy processes writing one cache stop with an INTERNAL ERROR.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("BADGE_MYPY_CACHE", str(
+        Path(__file__).resolve().parents[1] / ".mypy_cache"
+        / ("badge-" + os.environ["PYTEST_XDIST_WORKER"])))
 
 
 @pytest.fixture
