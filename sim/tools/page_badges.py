@@ -7,8 +7,6 @@ The CPython engine runs on a virtual clock with a :class:`~sim.core.pace.Pace` (
 control); the CircuitPython engine on its emulated RP2040's time (none).
 """
 
-import shutil
-import sys
 from pathlib import Path
 
 
@@ -38,28 +36,11 @@ def _cpython(args):
 
 
 def _circuitpython(args):
-    from sim.engines.circuitpython.badge import CircuitPythonBadge
-    from sim.engines.circuitpython.cli import _drive
-    from sim.engines.circuitpython.parts import MissingPart, find_parts
+    from sim.engines.circuitpython.cli import build_badge as build_circuitpython_badge
     from sim.web.hub import Hub
 
-    try:
-        find_parts(args.cp)
-    except MissingPart as missing:
-        print("circuitpython engine: %s" % missing, file=sys.stderr)
-        return 2
-    try:
-        drive, scratch = _drive(args)
-    except SystemExit as stop:
-        return stop.code
-    try:
-        badge = CircuitPythonBadge(
-            drive, version=args.cp, temperature_c=args.temperature,
-            humidity_rh=args.humidity, seed=args.seed, module=not args.no_module,
-            broker_url=args.broker, broker_listen=args.listen or ("127.0.0.1", 1883),
-            thing=args.thing, echo=sys.stdout if args.console else None)
-    except BaseException:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
-        raise
+    built = build_circuitpython_badge(args, args.listen or ("127.0.0.1", 1883))
+    if isinstance(built, int):
+        return built
+    badge, _drive, scratch = built
     return badge, Hub(badge, bus=bool(args.record)), scratch

@@ -57,19 +57,17 @@ def _write_back(drive, files):
             print("drive: %s %s: %s" % (what, drive, ", ".join(paths)))
 
 
-def run_circuitpython(args):
+def build_badge(args, listen):
+    """The CircuitPythonBadge the options ask for, on its drive: (badge, drive, scratch
+    folder to remove afterwards or None), or an exit code after saying what is wrong."""
     from sim.engines.circuitpython.badge import CircuitPythonBadge
     from sim.engines.circuitpython.parts import MissingPart, find_parts
-    from sim.engines.circuitpython.report import RunReport
-    from sim.tools.run_options import startup_items
 
     try:
         find_parts(args.cp)
     except MissingPart as missing:
         print("circuitpython engine: %s" % missing, file=sys.stderr)
         return 2
-    items = startup_items(args)
-    listen = args.listen or ("127.0.0.1", 0)
     try:
         drive, scratch = _drive(args)
     except SystemExit as stop:
@@ -80,6 +78,23 @@ def run_circuitpython(args):
             humidity_rh=args.humidity, seed=args.seed, module=not args.no_module,
             broker_url=args.broker, broker_listen=listen, thing=args.thing,
             echo=sys.stdout if args.console else None)
+    except BaseException:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return badge, drive, scratch
+
+
+def run_circuitpython(args):
+    from sim.engines.circuitpython.report import RunReport
+    from sim.tools.run_options import startup_items
+
+    items = startup_items(args)
+    built = build_badge(args, args.listen or ("127.0.0.1", 0))
+    if isinstance(built, int):
+        return built
+    badge, drive, scratch = built
+    try:
         report = RunReport(badge) if args.report else None
         startup = None
         if items or args.screen:
