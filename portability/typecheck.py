@@ -12,6 +12,7 @@ the portable subset; the lint catches what the badge's port lacks.
 """
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -41,6 +42,12 @@ TYPED_COPIES = {
     "adafruit_miniqr": "adafruit-circuitpython-miniqr",
     "adafruit_ticks": "adafruit-circuitpython-ticks",
 }
+
+
+# mypy -v lines that name the file a module was read from out of the cache.
+_CACHED_FILE = re.compile(
+    r"(?:Metadata fresh(?: \(by quickstart\))?|Updating mtime|Using stale metadata) for "
+    r"(?P<module>[\w.]+): file (?P<path>[^,]+?)(?:, meta .*)?$")
 
 
 @dataclass(frozen=True)
@@ -108,14 +115,18 @@ def resolved_files(modules, root=REPO_ROOT, cache_dir=None):
         done = _mypy(["-v", str(probe)], root, cache_dir)
     found = {}
     for line in done.stderr.splitlines():
-        # "LOG:  Parsing /path/busio-stubs/__init__.pyi (busio)" on a cold cache,
-        # "LOG:  Metadata fresh for busio: file /path/busio-stubs/__init__.pyi" on a warm one.
+        # A cold cache logs "Parsing /path/busio-stubs/__init__.pyi (busio)"; a warm one logs
+        # "Metadata fresh for busio: file /path/...", or, when the file's mtime or path moved
+        # but its hash did not (another venv, a rewritten copy), "Updating mtime for busio:
+        # file /path/..., meta ...", "Metadata fresh (by quickstart) for ..." or "Using stale
+        # metadata for ...".
         if "Parsing " in line and line.endswith(")"):
             path, _, module = line.split("Parsing ", 1)[1].rpartition(" (")
             found[module[:-1]] = path
-        elif "Metadata fresh for " in line:
-            module, _, path = line.split("Metadata fresh for ", 1)[1].partition(": file ")
-            found[module] = path
+            continue
+        match = _CACHED_FILE.search(line)
+        if match:
+            found[match["module"]] = match["path"]
     return {name: found.get(name) for name in modules}
 
 

@@ -4,7 +4,9 @@ Trees are planted in temporary folders laid out like the repository (code.py, bo
 firmware/, lib/, a scenario folder), so these tests do not depend on the real firmware.
 """
 
+import os
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -227,6 +229,19 @@ def test_hardware_modules_resolve_to_the_circuitpython_stubs(tmp_path):
         assert resolved[name].endswith(f"{name}-stubs/__init__.pyi"), (name, resolved[name])
     assert "typeshed/stdlib/asyncio" in resolved["asyncio"]
     assert resolved["adafruit_sht31d"].endswith("adafruit-libs/adafruit_sht31d.py")
+
+
+def test_resolution_is_read_from_a_warm_cache_whose_file_moved(tmp_path):
+    # A second run on the same cache, after the file's mtime moved (as when another venv
+    # or a rewritten copy holds the same bytes): mypy logs "Updating mtime for board".
+    cache = tmp_path / "cache"
+    first = typecheck.resolved_files(["board"], root=tmp_path, cache_dir=cache)
+    stub = Path(first["board"])
+    assert stub.is_file(), first
+    moved = stub.stat().st_mtime - 100
+    os.utime(stub, (moved, moved))
+    again = typecheck.resolved_files(["board"], root=tmp_path, cache_dir=cache)
+    assert again == first
 
 
 # -- the CircuitPython lint: each rule on a planted line ---------------------------------
