@@ -50,6 +50,9 @@ _QUERY_WITHOUT_PIN_S = 1.0
 # further look that finds the line high doubles the pause, up to _QUERY_WITHOUT_PIN_S.
 _RECHECK_HIGH_S = 0.01
 _NOTICE_S = 4  # a refused message is noticed on the screen this long
+# While connected and idle with an EVENT pin, the session says ``AT`` after this long (s)
+# without news: a module that hung is found (and reset) without waiting for a reading.
+_IDLE_CHECK_S = 30
 
 
 class SessionEnded(Exception):
@@ -61,7 +64,9 @@ class CloudSession:
 
     ``wake`` (an asyncio.Event) is set by whoever has news for the session: the EVENT
     line's watcher when the line goes high, the sampler when a reading enters the
-    outbox. While connected and idle the session sleeps on it and costs nothing.
+    outbox. While connected and idle the session sleeps on it, and says ``AT`` after
+    ``_IDLE_CHECK_S`` without news: a hung module then fails its answer, as it would a
+    publish, and is reset.
     ``event_pin``: the EVENT line (an :class:`~firmware.event_line.EventLine`), or None
     to ask ``EVENT?`` every ``_QUERY_WITHOUT_PIN_S``.
 
@@ -159,7 +164,10 @@ class CloudSession:
             pin = self._event_pin
             if pin is not None and not pin.value:
                 recheck_s = _RECHECK_HIGH_S
-                await wake.wait()
+                try:
+                    await asyncio.wait_for(wake.wait(), _IDLE_CHECK_S)
+                except asyncio.TimeoutError:
+                    await client.ping()
                 continue
             if pin is None:
                 timeout_s = _QUERY_WITHOUT_PIN_S

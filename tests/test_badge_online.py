@@ -342,6 +342,29 @@ def test_hung_module_is_reset_through_its_rst_pin(make_badge):
     assert max(seqs) >= readings_within(240) - 1
 
 
+def console_times(badge, text):
+    """Uptimes (s) of the badge's log lines that contain ``text``."""
+    return [float(line[1:line.index("]")]) for line in badge.console
+            if line.startswith("[") and text in line]
+
+
+def test_module_that_hangs_while_the_badge_has_nothing_to_send_is_found_and_reset(make_badge):
+    # No sensor, so no telemetry: only the session's idle check talks to the module.
+    badge = make_badge(thing="badge-7")
+    badge.sensor.present = False
+    hang_s = 21
+    badge.at(hang_s, lambda: setattr(badge.module, "hang", True))
+    badge.run(150)
+    assert_no_crash(badge)
+    connected = console_times(badge, "connected as badge-7")
+    assert connected and connected[0] < hang_s, badge.console
+    noticed = [t for t in console_times(badge, "module not answering") if t > hang_s]
+    # found within one idle check (30 s) and the AT's answer timeout
+    assert noticed and noticed[0] <= hang_s + 30 + 10, badge.console
+    assert badge.module.boots >= 2  # RST cured it
+    assert [t for t in connected if t > noticed[0]], badge.console  # and the session is back
+
+
 # -- (g) a noisy line and a module that resets -----------------------------------------------
 
 
