@@ -1,16 +1,19 @@
 """Shared fixtures: a virtual badge on a fresh drive, on virtual time."""
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 # Each pytest worker (pytest-xdist, `make test`) type checks with a mypy cache of its
-# own: two mypy processes writing one cache stop with an INTERNAL ERROR.
+# own: two mypy processes writing one cache stop with an INTERNAL ERROR. One per Python
+# too (CI runs the tests on 3.13 and 3.11 in one checkout), so neither run finds the
+# other's stubs in its cache.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("BADGE_MYPY_CACHE", str(
         Path(__file__).resolve().parents[1] / ".mypy_cache"
-        / ("badge-" + os.environ["PYTEST_XDIST_WORKER"])))
+        / ("badge-py%d%d-%s" % (sys.version_info[:2] + (os.environ["PYTEST_XDIST_WORKER"],)))))
 
 
 @pytest.fixture
