@@ -1,6 +1,5 @@
 """Flashing a badge (deploy) and the command line, as a user runs them."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path

@@ -14,7 +14,6 @@ Real time throughout; the figures depend on the machine (2 shared cores here).
 """
 
 import argparse
-import json
 import os
 import shutil
 import signal

@@ -24,7 +24,7 @@ datasheet is silent:
 
 import logging
 
-from sim.chips.ssd1306_panel import HEIGHT, WIDTH, panel_pixels, pixels_to_image
+from sim.chips.ssd1306_panel import WIDTH, panel_pixels, pixels_to_image
 from sim.core.i2c_bus import I2CTarget, Nack
 
 _log = logging.getLogger("sim.chips.ssd1306")

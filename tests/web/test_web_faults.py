@@ -37,8 +37,8 @@ def test_sensor_absent_shows_no_sensor_then_readings_return(live):
             start = await page.wait_type("reading", until_t=20.0)
             mark, _at = await switched(page, "sensor_absent", True)
             assert badge.call(lambda: badge.badge.sensor.present) is False
-            said = await page.wait(lambda m: isinstance(m, dict) and console_says("no sensor")(m),
-                                   until_t=start["t"] + 30, what="'no sensor'", since=mark)
+            await page.wait(lambda m: isinstance(m, dict) and console_says("no sensor")(m),
+                            until_t=start["t"] + 30, what="'no sensor'", since=mark)
             mark, at = await switched(page, "sensor_absent", False)
             await page.wait(lambda m: isinstance(m, dict) and console_says("sensor ready")(m),
                             until_t=at + 70, what="'sensor ready'", since=mark)
@@ -53,7 +53,7 @@ def test_bad_crc_fails_the_reads(live):
 
     async def scenario():
         async with PageClient(badge.url) as page:
-            start = await page.wait_type("reading", until_t=20.0)
+            await page.wait_type("reading", until_t=20.0)
             mark, at = await switched(page, "sensor_bad_crc", True)
             assert badge.call(lambda: badge.badge.sensor.bad_crc) is True
             await page.wait(lambda m: isinstance(m, dict) and console_says("CRC mismatch")(m),
@@ -69,8 +69,8 @@ def test_display_absent_freezes_the_screen_until_it_returns(live):
 
     async def scenario():
         async with PageClient(badge.url) as page:
-            first = await page.wait(lambda m: isinstance(m, Frame) and any(m.bits),
-                                    until_t=10.0, what="a lit frame")
+            await page.wait(lambda m: isinstance(m, Frame) and any(m.bits),
+                            until_t=10.0, what="a lit frame")
             _mark, at = await switched(page, "display_absent", True)
             await page.send(op="press", button="B")
             await page.wait_type("clock", where=lambda m: m["t"] > at + 5)
@@ -150,7 +150,7 @@ def test_uart_noise_puts_garbage_on_the_line_while_on(live):
 
     async def scenario():
         async with PageClient(badge.url) as page:
-            online = await connected(page)
+            await connected(page)
             mark, at = await switched(page, "uart_noise", True)
             await page.wait(lambda m: isinstance(m, dict) and m["type"] == "at"
                             and m["dir"] == "response" and "\\x" in m["line"],

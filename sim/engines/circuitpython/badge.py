@@ -1,9 +1,10 @@
 """The badge on the real CircuitPython: the official UF2 on an emulated RP2040 (rp2040js),
 wired to the simulator's own chips, ExpressLink emulator and broker.
 
-:class:`CircuitPythonBadge` has the surface the command line, the terminal view and the
-start-up content use on :class:`sim.engines.cpython.badge.VirtualBadge` (``on_loop``,
-``at``, ``press``, ``stop``, ``run``, ``screenshot``, ``display``, ``sensor``, ``clock``,
+:class:`CircuitPythonBadge` is a :class:`sim.engines.board.BadgeBoard`, as the CPython
+engine's :class:`~sim.engines.cpython.badge.VirtualBadge` is: the same parts and the same
+surface for the command line, the views and the start-up content (``on_loop``, ``at``,
+``press``, ``stop``, ``run``, ``screenshot``, ``display``, ``sensor``, ``clock``,
 ``console``, ``module``, ``cloud``, ``cloud_ready``, ``thing``), plus the console keys
 (:meth:`send_keys`, :meth:`soft_reload`) and the figures its report needs. Time is always
 the emulated RP2040's: a run of ``duration_s`` is that many emulated seconds.
@@ -18,10 +19,8 @@ import asyncio
 import time
 from pathlib import Path
 
-from sim.engines.cpython.badge import DEFAULT_THING, PINS, RoomClimate
-from sim.chips.sht31d import SHT31D
-from sim.chips.ssd1306 import SSD1306
 from sim.core.clock import VirtualClock
+from sim.engines.board import DEFAULT_THING, PINS, BadgeBoard
 from sim.engines.circuitpython import fat12
 from sim.engines.circuitpython.bridge import CoSimBridge
 from sim.engines.circuitpython.console import ConsoleCapture
@@ -30,7 +29,6 @@ from sim.engines.circuitpython.i2c_router import I2CRouter
 from sim.engines.circuitpython.parts import DEFAULT_VERSION, IDLE_LOOPS, find_parts
 from sim.engines.circuitpython.process import NodeProcess
 from sim.core.loop import SimEventLoop
-from sim.core.serial_link import SerialLink
 
 def _gpio(attribute):
     """The RP2040 GPIO number of a pin of the firmware's pin map (``"GP13"`` -> 13)."""
@@ -44,7 +42,7 @@ BUTTON_GPIOS = {button: _gpio("pin_button_" + button.lower()) for button in "ABC
 ATTACH_KEY_GAP_S = 0.05  # emulated seconds between the keys that attach the console
 
 
-class CircuitPythonBadge:
+class CircuitPythonBadge(BadgeBoard):
     """One badge. ``drive_dir``: the CIRCUITPY folder to put on the emulated flash (a
     deployed drive); ``version``: the CircuitPython release ("9.2.1", "10.0.3",
     "10.2.1"); ``module``: wire the ExpressLink emulator (with the embedded broker unless
@@ -65,25 +63,12 @@ class CircuitPythonBadge:
         # Skip the idle turns of CircuitPython's poll wait (node/idle.mjs): same run, faster.
         self.idle_skip = idle_skip
         self.drive_dir = Path(drive_dir)
-        self.clock = VirtualClock()
-        self.i2c = I2CRouter(self.clock)
-        self.display = self.i2c.attach(SSD1306(self.clock))
-        self.sensor = self.i2c.attach(SHT31D(self.clock))
-        self.sensor.temperature_c = temperature_c
-        self.sensor.humidity_rh = humidity_rh
-        self.seed = seed
-        self.room = RoomClimate(self.sensor, seed) if seed is not None else None
-        self.uart_link = SerialLink(self.clock)
+        clock = VirtualClock()
+        super().__init__(clock, I2CRouter(clock), temperature_c=temperature_c,
+                         humidity_rh=humidity_rh, seed=seed, module=module,
+                         broker_url=broker_url, broker_listen=broker_listen, thing=thing)
         self.console = ConsoleCapture(echo=echo)
         self.first_frame = FirstFrameWatch(self.display, self.clock)
-        self.module_wanted = module
-        self.module = None
-        self.broker_url = broker_url
-        self.broker_listen = broker_listen
-        self.thing = thing
-        self.cloud = None
-        self.cloud_ready = None
-        self.startup_error = None
         self.answer_timeout_s = answer_timeout_s
         self.local_chips = local_chips
         self.buttons_down = set()
@@ -91,21 +76,12 @@ class CircuitPythonBadge:
         self.bridge = None
         self.drive_files = None  # {path: bytes} read back from flash after the run
         self.wall_s = 0.0
-        self._loop_hooks = []
-        self._timeline = []
         self._on_end = []
         self._loop = None
         self._wall_started = None
         self.real_time = False
 
-    # -- scripting (the same surface as VirtualBadge) ----------------------------------------
-    def at(self, t_s, action):
-        """Call ``action()`` at emulated time ``t_s``."""
-        self._timeline.append((t_s, action))
-
-    def on_loop(self, hook):
-        self._loop_hooks.append(hook)
-
+    # -- scripting (also at, on_loop, screenshot: BadgeBoard) ----------------------------
     def press(self, button, hold_s=0.1):
         """Hold button "A", "B" or "C" down for ``hold_s`` emulated seconds from now."""
         gpio = BUTTON_GPIOS[button]
@@ -126,9 +102,6 @@ class CircuitPythonBadge:
     def stop(self):
         if self.bridge is not None:
             self.bridge.stop()
-
-    def screenshot(self, path, scale=1):
-        self.display.save_png(path, scale=scale)
 
     def speed(self):
         """Emulated seconds per wall second since the run started (0.0 before it)."""
@@ -194,12 +167,7 @@ class CircuitPythonBadge:
             if self.module_wanted:
                 self.cloud_ready = loop.create_future()
                 await self._start_cloud(outputs)
-            if self.room is not None:
-                loop.create_task(self.room.run(), name="room_climate")
-            for t_s, action in self._timeline:
-                loop.call_at(t_s, action)
-            for hook in self._loop_hooks:
-                hook(loop)
+            self._start_scripted(loop)
             await self.bridge.serve()
         finally:
             process.close()
@@ -227,21 +195,11 @@ class CircuitPythonBadge:
         self.led_level = level
 
     async def _start_cloud(self, outputs):
-        """The embedded broker (unless a URL was given) and the module, as on the board."""
-        from sim.engines.cloud_parts import BrokerStartError, build_module, start_embedded_broker
-
-        url = self.broker_url
+        """The broker and the module, wired to the RST and WAKE outputs, as on the board."""
+        url = await self._start_module(seed=self.seed or 0)
         if url is None:
-            try:
-                self.cloud = await start_embedded_broker(self.broker_listen, self.clock)
-            except BrokerStartError as error:
-                self.startup_error = str(error)
-                self.stop()
-                return
-            url = self.cloud.url
-        module = build_module(self.clock, self.uart_link.device, url, self.thing,
-                              seed=self.seed or 0)
-        self.module = module
+            return
+        module = self.module
         outputs[GPIO_RESET] = module.set_reset
         outputs[GPIO_WAKE] = module.set_wake
         module.reset_level = True  # RST is an input at power-up; the module pulls it up

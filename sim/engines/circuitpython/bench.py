@@ -105,7 +105,8 @@ def report(out=print, version=DEFAULT_VERSION):
         out("  emulated s per wall s, %s: %.2f (%.2f emulated s in %.2f wall s)"
             % (what, emulated / wall, emulated, wall))
     for name, unit in (("i2c", "I2C transaction"), ("uart", "UART byte (sent + received)")):
-        (e1, w1, n1, linked), (_e0, w0, _n0, _l0) = bridged[name], local[name]
+        e1, w1, n1, linked = bridged[name]
+        w0 = local[name][1]
         out("  bridge cost per %s: %.0f us of wall time waiting on Python (%d in %.2f s; "
             "the whole phase %.2f s bridged, %.2f s with Node ACKing by itself and no "
             "UART peer; wire time %.1f emulated ms either way)"
