@@ -25,7 +25,17 @@ ALLOWED_DOLLAR_PREFIX = "$aws/"
 
 
 class _AwsTopicsBroker(Broker):
-    """amqtt's broker, letting clients publish to ``$aws/...`` topics."""
+    """amqtt's broker, letting clients publish to ``$aws/...`` topics, and closing every
+    connection it is done with."""
+
+    async def stream_connected(self, reader, writer, listener_name):
+        try:
+            await super().stream_connected(reader, writer, listener_name)
+        finally:
+            # amqtt leaves a connection that closed before its CONNECT (a port probe)
+            # open on its side; from Python 3.12 ``Server.wait_closed``, and so the
+            # broker's shutdown, waits for every connection to close.
+            writer.close()
 
     async def _handle_message_delivery(self, client_session, handler, wait_deliver):
         message = wait_deliver.result()
