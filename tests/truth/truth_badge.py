@@ -4,8 +4,9 @@ Each test deploys this checkout (``.mpy``, as ``python -m sim deploy`` does) and
 on 9.2.1 and 10.2.1 under the CircuitPython engine, with the simulator's own chips,
 module and embedded broker: content through the cloud (photo, QR code decoded back
 from the panel, name), a soft reload in the middle of a run, ten emulated minutes online
-with every reading at the broker in order, and the climate screen equal to the CPython
-engine's frame. A badge whose code.py ends (a crash the firmware did not contain) fails
+with every reading at the broker in order, a module that hangs while the badge has
+nothing to send found and reset, and the climate screen equal to the CPython engine's
+frame. A badge whose code.py ends (a crash the firmware did not contain) fails
 at once with its traceback: the failure is the firmware's, named.
 
 Also: every screen with the largest content the badge accepts, through a soft reload,
@@ -42,12 +43,15 @@ def drive(tmp_path_factory):
     return deploy_once(tmp_path_factory, VERSIONS, "truth-drive")
 
 
-def run_badge(drive, version, duration_s, body=None, reload_at=None, **options):
+def run_badge(drive, version, duration_s, body=None, reload_at=None, prepare=None, **options):
     """Run the deployed badge; returns (badge, report, body result), where report is the
-    run's :class:`RunReport` with its figures in ``report.facts``."""
+    run's :class:`RunReport` with its figures in ``report.facts``. ``prepare(badge)`` is
+    called before it powers up."""
     from sim.engines.circuitpython.badge import CircuitPythonBadge
 
     badge = CircuitPythonBadge(drive, version=version, thing=THING, **options)
+    if prepare is not None:
+        prepare(badge)
     report = RunReport(badge)
     watch = CodeEndWatch(badge)
     script = BadgeScript(badge, lambda url: body(url, badge)) if body else None
@@ -116,6 +120,32 @@ def test_soft_reload_in_the_middle_of_a_run(drive, version):
     arrivals = report.telemetry.arrivals
     assert [t for t in arrivals if t < 45], "no reading before the reload"
     assert [t for t in arrivals if t > 60], "no reading after the reload"
+
+
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_module_that_hangs_while_there_is_nothing_to_send_is_found_and_reset(drive, version):
+    """No sensor, so no telemetry: only the cloud session's idle check (``AT`` after 30 s
+    without news) talks to the module. It finds the hang, the module is reset through
+    RST, and the badge connects again."""
+    lines = []  # (emulated s, console line)
+    hang = {}
+
+    def prepare(badge):
+        badge.sensor.present = False
+        badge.console.on_line.append(lambda line, t: lines.append((t, line)))
+
+    async def body(url, badge):
+        await wait_subscribed(badge)
+        hang["at"] = badge.clock.now()
+        badge.module.hang = True
+
+    badge, _report, _ = run_badge(drive, version, 110, body=body, prepare=prepare)
+    after = [(t, line) for t, line in lines if t > hang["at"]]
+    noticed = [t for t, line in after if "module not answering" in line]
+    assert noticed and noticed[0] <= hang["at"] + 30 + 10, after  # one idle check + AT timeout
+    assert badge.module.boots >= 2  # RST cured it
+    assert [t for t, line in after if t > noticed[0] and "connected as " + THING in line], after
 
 
 @pytest.mark.timeout(1800)
