@@ -37,11 +37,7 @@ def _on_key(badge, char):
     elif char == "[":
         sensor.humidity_rh = max(0.0, sensor.humidity_rh - 1)
     elif char in "rR":
-        reload = getattr(badge, "soft_reload", None)  # the CircuitPython engine: Ctrl-C, Ctrl-D
-        if reload is None:
-            reload = getattr(getattr(badge, "runtime", None), "soft_reload", None)
-        if reload is not None:
-            reload()
+        badge.soft_reload()  # Ctrl-D on the console (the CircuitPython engine: Ctrl-C first)
     elif char in "iI" and hasattr(badge, "send_keys"):
         badge.send_keys(b"\x03")
     elif char in "qQ":

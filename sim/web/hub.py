@@ -67,7 +67,7 @@ class Hub:
 
     def __init__(self, badge, pace=None, bus=False):
         self.badge = badge
-        self.engine = getattr(badge, "engine", "cpython")
+        self.engine = badge.engine
         self.pace = pace
         self.loop = None  # the simulation's loop, once the badge runs
         self.faults = Faults(badge)

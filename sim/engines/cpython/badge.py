@@ -32,6 +32,8 @@ class VirtualBadge(BadgeBoard):
     badge page's time control).
     """
 
+    engine = "cpython"
+
     def __init__(self, *, code_root=REPO_ROOT, drive_dir=None, virtual_time=True,
                  temperature_c=22.0, humidity_rh=45.0, strict_libs=False, echo=False,
                  seed=None, module=True, broker_url=None, broker_listen=("127.0.0.1", 0),
