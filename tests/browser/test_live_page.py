@@ -25,6 +25,19 @@ def js(page, expression, *args):
     return page.evaluate(expression, *args)
 
 
+def clock(page):
+    """The page's simulated clock, once its first clock message has come (a page can paint
+    its first frame before that)."""
+    page.wait_for_function("() => window.badgePage.clock")
+    return js(page, "() => ({t: window.badgePage.clock.t, rate: window.badgePage.clock.rate, n: window.badgePage.clockCount})")
+
+
+def wait_clock_messages(page, count):
+    n = clock(page)["n"]
+    page.wait_for_function("n => window.badgePage.clockCount >= n", arg=n + count)
+    return clock(page)
+
+
 def reported_screen(page):
     return js(page, "() => window.badgePage.shadow?.reported?.screen ?? null")
 
@@ -42,12 +55,15 @@ def wait_screen(page, name):
 
 
 def awake(page):
-    """A press on a dimmed panel only wakes it (firmware/app.py; the badge dims after 300
-    idle simulated seconds, 30 s at 10x). If it is dimmed, press C, which has no action
-    of its own, and wait for full contrast."""
-    if js(page, "() => window.badgePage.lastFrame.contrast") < 255:
-        page.click('.hw[data-button="C"]')
-        page.wait_for_function("() => window.badgePage.lastFrame.contrast === 255")
+    """Make the next press act. A press on a dimmed panel only wakes it (firmware/app.py;
+    the badge dims after 300 idle simulated seconds, 30 s at 10x), and a panel lit now
+    may dim before the next press lands: press C, which has no action of its own, wait
+    until the badge has had it (0.3 simulated s) and the panel is at full contrast. The
+    next press then comes well inside the badge's 300 idle seconds."""
+    t = clock(page)["t"]
+    page.click('.hw[data-button="C"]')
+    page.wait_for_function("t => window.badgePage.clock.t > t + 0.3", arg=t)
+    page.wait_for_function("() => window.badgePage.lastFrame.contrast === 255")
 
 
 def show_screen(page, name):
@@ -216,16 +232,6 @@ def test_sensor_absent_fault_shows_no_sensor(page):
         page.wait_for_function("() => window.badgePage.faults.sensor_absent === false")
     wait_until(lambda: not shows_no_sensor(canvas(page)[0], golden),
                what="the readings back after the fault")
-
-
-def clock(page):
-    return js(page, "() => ({t: window.badgePage.clock.t, rate: window.badgePage.clock.rate, n: window.badgePage.clockCount})")
-
-
-def wait_clock_messages(page, count):
-    n = clock(page)["n"]
-    page.wait_for_function("n => window.badgePage.clockCount >= n", arg=n + count)
-    return clock(page)
 
 
 def test_pause_stops_the_clock_and_step_advances_it(page):
