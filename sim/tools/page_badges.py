@@ -1,8 +1,8 @@
 """The badge behind the page, for either engine, with its hub (sim/web/hub.py).
 
 ``build_badge(args)`` takes the options of ``python -m sim`` and returns
-``(badge, hub, scratch folder or None)``, or an exit code after saying what is wrong
-(a bad --root raises :class:`~sim.tools.run_options.UsageError`).
+``(badge, hub, scratch folder or None)``; options it cannot honour raise
+:class:`~sim.tools.run_options.UsageError`, which says what is wrong.
 The CPython engine runs on a virtual clock with a :class:`~sim.core.pace.Pace` (time
 control); the CircuitPython engine on its emulated RP2040's time (none).
 """
@@ -39,8 +39,5 @@ def _circuitpython(args):
     from sim.engines.circuitpython.cli import build_badge as build_circuitpython_badge
     from sim.web.hub import Hub
 
-    built = build_circuitpython_badge(args, args.listen or ("127.0.0.1", 1883))
-    if isinstance(built, int):
-        return built
-    badge, _drive, scratch = built
+    badge, _drive, scratch = build_circuitpython_badge(args, args.listen or ("127.0.0.1", 1883))
     return badge, Hub(badge, bus=bool(args.record)), scratch

@@ -116,10 +116,7 @@ def run_page(args):
     items = startup_items(args)
     from sim.tools.page_badges import build_badge
 
-    built = build_badge(args)
-    if isinstance(built, int):
-        return built
-    badge, hub, scratch = built
+    badge, hub, scratch = build_badge(args)
     try:
         return _run_live(args, badge, hub, items)
     finally:

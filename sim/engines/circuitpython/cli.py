@@ -16,19 +16,20 @@ import tempfile
 import time
 from pathlib import Path
 
+from sim.tools.run_options import UsageError
+
 
 def _drive(args):
-    """(drive folder, scratch folder to remove or None), or raise SystemExit(2)."""
+    """(drive folder, scratch folder to remove or None); UsageError when the options
+    name no drive this engine can run."""
     if args.drive:
-        print("--drive is for the CPython engine; the CircuitPython engine runs the "
-              "deployed folder given with --root", file=sys.stderr)
-        raise SystemExit(2)
+        raise UsageError("--drive is for the CPython engine; the CircuitPython engine runs "
+                         "the deployed folder given with --root")
     if args.root:
         root = Path(args.root).resolve()
         if not (root / "code.py").exists():
-            print("%s has no code.py: deploy first (python -m sim deploy %s)" % (root, root),
-                  file=sys.stderr)
-            raise SystemExit(2)
+            raise UsageError("%s has no code.py: deploy first (python -m sim deploy %s)"
+                             % (root, root))
         return root, None
     from sim.tools.deploy import DeployError
     from sim.engines.circuitpython.drive import deploy_checkout
@@ -38,8 +39,7 @@ def _drive(args):
         deploy_checkout(scratch)
     except DeployError as error:
         shutil.rmtree(scratch, ignore_errors=True)
-        print("deploy: %s" % error, file=sys.stderr)
-        raise SystemExit(2) from None
+        raise UsageError("deploy: %s" % error) from None
     return scratch, scratch
 
 
@@ -59,19 +59,15 @@ def _write_back(drive, files):
 
 def build_badge(args, listen):
     """The CircuitPythonBadge the options ask for, on its drive: (badge, drive, scratch
-    folder to remove afterwards or None), or an exit code after saying what is wrong."""
+    folder to remove afterwards or None). UsageError says what is wrong or missing."""
     from sim.engines.circuitpython.badge import CircuitPythonBadge
     from sim.engines.circuitpython.parts import MissingPart, find_parts
 
     try:
         find_parts(args.cp)
     except MissingPart as missing:
-        print("circuitpython engine: %s" % missing, file=sys.stderr)
-        return 2
-    try:
-        drive, scratch = _drive(args)
-    except SystemExit as stop:
-        return stop.code
+        raise UsageError("circuitpython engine: %s" % missing) from None
+    drive, scratch = _drive(args)
     try:
         badge = CircuitPythonBadge(
             drive, version=args.cp, temperature_c=args.temperature,
@@ -90,10 +86,7 @@ def run_circuitpython(args):
     from sim.tools.run_options import startup_items
 
     items = startup_items(args)
-    built = build_badge(args, args.listen or ("127.0.0.1", 0))
-    if isinstance(built, int):
-        return built
-    badge, drive, scratch = built
+    badge, drive, scratch = build_badge(args, args.listen or ("127.0.0.1", 0))
     try:
         report = RunReport(badge) if args.report else None
         startup = None
